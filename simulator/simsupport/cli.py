@@ -1,0 +1,371 @@
+"""The command line: the only module that knows about terminals and exit codes.
+
+Exit codes: 0 ok, 2 bad input (a ScenarioError or a usage error: one paragraph, no
+traceback), 1 anything else (a short message; the traceback only with --debug).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import __version__
+from .errors import ScenarioError, SimsupportError
+
+EXIT_BAD_INPUT = 2
+EXIT_FAILURE = 1
+
+
+def _console(stderr: bool = False) -> Any:
+    from rich.console import Console
+
+    console = Console(stderr=stderr, highlight=False)
+    if not console.is_terminal:
+        console.width = max(console.width, 132)  # logs and pipes: don't squeeze tables
+    return console
+
+
+def _fmt_s(v: float | None) -> str:
+    from .units import format_duration
+
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    return format_duration(v) if v >= 1 else f"{v:.1f}s"
+
+
+def _pct(v: float | None) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    return f"{100 * v:.1f}%"
+
+
+def _num(v: float | None) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    return f"{v:,.0f}"
+
+
+def _mean(block: dict, metric: str) -> float:
+    m = block.get(metric)
+    return math.nan if m is None or m["mean"] is None else m["mean"]
+
+
+def print_summary(doc: dict, scenario: Any) -> None:
+    """The concise per-channel table a planner reads first."""
+    from rich.table import Table
+
+    table = Table(
+        title=f"{doc['scenario']}: {doc['replications']} replication(s), seed {doc['seed']}",
+        title_justify="left",
+    )
+    for col, just in (
+        ("channel", "left"), ("offered", "right"), ("answered", "right"), ("abandon", "right"),
+        ("blocked", "right"), ("ASA", "right"), ("p90 wait", "right"), ("service level", "right"),
+        ("target", "right"), ("occupancy", "right"),
+    ):  # fmt: skip
+        table.add_column(col, justify=just)
+    rows = [(name, block) for name, block in doc["by_channel"].items()]
+    rows.append(("all", doc["overall"]["all"]))
+    for name, block in rows:
+        ch = scenario.channels.get(name)
+        sla = ch.sla if ch is not None else None
+        sl = _mean(block, "service_level")
+        target = sla.target if sla is not None else None
+        sl_text = _pct(sl)
+        if target is not None and not math.isnan(sl):
+            half = block["service_level"]["ci95"]
+            sl_text += f" ±{100 * half:.1f}" if half is not None and not math.isnan(half) else ""
+            sl_text = f"[{'green' if sl >= target else 'red'}]{sl_text}[/]"
+        table.add_row(
+            name if name != "all" else "[bold]all[/]",
+            _num(_mean(block, "offered")),
+            _num(_mean(block, "answered")),
+            _pct(_mean(block, "abandon_rate")),
+            _pct(_mean(block, "block_rate")),
+            _fmt_s(_mean(block, "asa_s")),
+            _fmt_s(_mean(block, "wait_p90_s")),
+            sl_text,
+            _pct(target) if target is not None else "-",
+            _pct(_mean(block, "occupancy")),
+        )
+    _console().print(table)
+
+
+class _Progress:
+    """A rich progress bar on stderr (prints once, without frames, when not a terminal)."""
+
+    def __init__(self, total: int, label: str) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+            console=_console(stderr=True), transient=False,
+        )  # fmt: skip
+        self.task = self.progress.add_task(label, total=total)
+
+    def __enter__(self) -> _Progress:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.progress.__exit__(*exc)
+
+    def __call__(self, done: int, total: int) -> None:
+        self.progress.update(self.task, completed=done, total=total)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="simsupport")
+@click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Simulate a multilingual support desk under market volatility."""
+    ctx.obj = {"debug": debug}
+
+
+@cli.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder [results/<name>].")
+@click.option("--replications", "-r", type=click.IntRange(1), help="Override the scenario's replications.")
+@click.option("--seed", type=click.IntRange(0), help="Override the scenario's seed.")
+@click.option("--horizon", help="Override the horizon, e.g. 24h or 7d.")
+@click.option("--workers", "-w", type=click.IntRange(1), help="Worker processes [all cores].")
+@click.option("--tickets", is_flag=True, help="Also write tickets.parquet, one row per attempt.")
+@click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
+def run(
+    scenario: Path,
+    out: Path | None,
+    replications: int | None,
+    seed: int | None,
+    horizon: str | None,
+    workers: int | None,
+    tickets: bool,
+    no_plots: bool,
+) -> None:
+    """Run a scenario's replications and write summary, tables and plots."""
+    from .config.load import load_scenario
+    from .experiment.replications import default_workers, run_replications
+    from .outputs.report import write_run
+
+    overrides: dict[str, Any] = {}
+    if replications is not None:
+        overrides["replications"] = replications
+    if seed is not None:
+        overrides["seed"] = seed
+    if horizon is not None:
+        overrides["horizon"] = horizon
+    s = load_scenario(scenario, overrides=overrides)
+    out = out or Path("results") / s.name
+    n_workers = workers or default_workers()
+    with _Progress(s.replications, f"{s.name}: replications") as progress:
+        results = run_replications(
+            s, s.replications, workers=n_workers, record_tickets=tickets, progress=progress
+        )
+    doc, written = write_run(s, results, out, plots=not no_plots, tickets=tickets)
+    print_summary(doc, s)
+    run_info = doc["run"]
+    rate = run_info["tickets_simulated"] / max(run_info["wall_time_s"], 1e-9)
+    _console().print(
+        f"{run_info['tickets_simulated']:,} tickets simulated ({rate:,.0f}/s per worker); "
+        f"wrote {len(written)} files to {out}/: " + ", ".join(p.name for p in written)
+    )
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+def validate(files: tuple[Path, ...]) -> None:
+    """Check scenario files without running them."""
+    from .config.load import load_scenario
+    from .units import format_duration
+
+    for f in files:
+        s = load_scenario(f)
+        _console().print(
+            f"ok: {f} — {s.name}: {len(s.channels)} channel(s), {len(s.categories)} categor(ies), "
+            f"{len(s.customers.languages)} language(s), {len(s.pools)} pool(s), horizon "
+            f"{format_duration(s.horizon)}, {s.replications} replication(s)"
+        )
+
+
+@cli.command()
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file instead of stdout.")
+def schema(out: Path | None) -> None:
+    """Print the JSON Schema of scenario files (for editor completion)."""
+    from .config.schema import Scenario
+
+    text = json.dumps(Scenario.model_json_schema(), indent=2) + "\n"
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        from .outputs.files import atomic_write
+
+        atomic_write(out, lambda p: p.write_text(text, encoding="utf-8"))
+
+
+# -- erlang: the formulas on the command line ----------------------------------------------------
+def _parse(kind: str, value: str | None, name: str) -> float | None:
+    from .units import parse_duration, parse_rate
+
+    if value is None:
+        return None
+    try:
+        return parse_rate(value) if kind == "rate" else parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=name) from None
+
+
+@cli.group()
+def erlang() -> None:
+    """Erlang B, C and A for one queue in a steady state."""
+
+
+def _queue_options(f: Any) -> Any:
+    for opt in reversed(
+        [
+            click.option("--rate", required=True, help="Arrival rate, e.g. 1400/h."),
+            click.option("--aht", required=True, help="Mean handle time, e.g. 6min."),
+            click.option("--within", default="20s", show_default=True, help="Service-level threshold."),
+            click.option("--patience", default=None, help="Mean patience (Erlang A), e.g. 3min."),
+        ]
+    ):
+        f = opt(f)
+    return f
+
+
+def _print_rows(title: str, rows: list[tuple[str, str]]) -> None:
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", show_header=False)
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for k, v in rows:
+        table.add_row(k, v)
+    _console().print(table)
+
+
+@erlang.command("b")
+@click.option("--agents", "-n", type=click.IntRange(1), required=True, help="Lines or agents.")
+@click.option("--rate", required=True, help="Arrival rate, e.g. 180/h.")
+@click.option("--aht", required=True, help="Mean holding time, e.g. 3min.")
+def erlang_b_cmd(agents: int, rate: str, aht: str) -> None:
+    """Blocking probability of a loss system (no queue)."""
+    from .analytic import erlang_b
+
+    load = _parse("rate", rate, "--rate") * _parse("duration", aht, "--aht")  # type: ignore[operator]
+    _print_rows(
+        f"Erlang B: {agents} lines, {load:.2f} Erlangs",
+        [("blocking probability", _pct(erlang_b(agents, load))), ("carried load", f"{load * (1 - erlang_b(agents, load)):.2f} Erlangs")],
+    )
+
+
+@erlang.command("c")
+@click.option("--agents", "-n", type=click.IntRange(1), required=True)
+@_queue_options
+def erlang_c_cmd(agents: int, rate: str, aht: str, within: str, patience: str | None) -> None:
+    """Waiting and service level of an M/M/n queue (Erlang A with --patience)."""
+    from .analytic import erlang_a, erlang_c_metrics
+
+    lam = _parse("rate", rate, "--rate")
+    mean = _parse("duration", aht, "--aht")
+    t = _parse("duration", within, "--within")
+    pat = _parse("duration", patience, "--patience")
+    assert lam is not None and mean is not None and t is not None
+    if pat is None:
+        try:
+            m = erlang_c_metrics(agents, lam, mean)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--agents") from None
+        rows = [
+            ("offered load", f"{lam * mean:.2f} Erlangs"),
+            ("occupancy", _pct(m.occupancy)),
+            ("P(wait)", _pct(m.p_wait)),
+            ("ASA", _fmt_s(m.mean_wait)),
+            (f"service level ({_fmt_s(t)})", _pct(m.service_level(t))),
+            ("p90 wait", _fmt_s(m.wait_quantile(0.9))),
+            ("mean queue", f"{m.mean_queue:.2f}"),
+        ]
+        _print_rows(f"Erlang C: {agents} agents", rows)
+    else:
+        a = erlang_a(agents, lam, mean, pat)
+        rows = [
+            ("offered load", f"{lam * mean:.2f} Erlangs"),
+            ("occupancy", _pct(a.occupancy)),
+            ("P(wait)", _pct(a.p_wait)),
+            ("P(abandon)", _pct(a.p_abandon)),
+            ("ASA (answered)", _fmt_s(a.mean_wait_served)),
+            ("mean wait (all)", _fmt_s(a.mean_wait)),
+            (f"service level ({_fmt_s(t)})", _pct(a.service_level(t))),
+            ("mean queue", f"{a.mean_queue:.2f}"),
+        ]
+        _print_rows(f"Erlang A: {agents} agents, mean patience {_fmt_s(pat)}", rows)
+
+
+@erlang.command("staff")
+@_queue_options
+@click.option("--target", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.8, show_default=True)
+def erlang_staff_cmd(rate: str, aht: str, within: str, patience: str | None, target: float) -> None:
+    """Fewest agents that meet a service-level target."""
+    from .analytic import min_agents_erlang_a, min_agents_erlang_c, sqrt_staffing
+
+    lam = _parse("rate", rate, "--rate")
+    mean = _parse("duration", aht, "--aht")
+    t = _parse("duration", within, "--within")
+    pat = _parse("duration", patience, "--patience")
+    assert lam is not None and mean is not None and t is not None
+    load = lam * mean
+    if pat is None:
+        n = min_agents_erlang_c(lam, mean, t, target)
+        model = "Erlang C"
+    else:
+        n = min_agents_erlang_a(lam, mean, pat, t, target)
+        model = "Erlang A"
+    _print_rows(
+        f"{model}: agents for {_pct(target)} within {_fmt_s(t)}",
+        [
+            ("offered load", f"{load:.2f} Erlangs"),
+            ("agents needed", str(n)),
+            ("square-root rule (beta=1)", str(sqrt_staffing(load, 1.0))),
+        ],
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: runs the click group and turns errors into one message and an exit code."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        cli.main(args=argv, prog_name="simsupport", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_BAD_INPUT if isinstance(exc, click.UsageError) else exc.exit_code)
+    except ScenarioError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except SimsupportError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # a bug in simsupport, not the user's input
+        if debug:
+            traceback.print_exc()
+        click.echo(
+            f"internal error: {type(exc).__name__}: {exc}. This is a bug in simsupport "
+            f"{__version__}; rerun with --debug for the traceback and please report it.",
+            err=True,
+        )
+        sys.exit(EXIT_FAILURE)
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

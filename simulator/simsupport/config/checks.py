@@ -1,0 +1,277 @@
+"""Cross-field checks: rules that span several parts of a scenario.
+
+Each check returns the path of the field to blame and one sentence saying what is wrong and
+what is allowed; the loader turns that into a ScenarioError with the line number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from ..profiles import DAILY_PROFILES, WEEKLY_PROFILES
+from ..units import format_duration, format_rate
+from .schema import Category, Channel, Pool, Scenario
+
+Problem = tuple[tuple[Any, ...], str]
+SHARE_TOLERANCE = 1e-3
+
+
+def check_scenario(s: Scenario) -> Problem | None:
+    """The first cross-field problem in a scenario, or None."""
+    for problem in _problems(s):
+        return problem
+    return None
+
+
+def _problems(s: Scenario) -> Iterator[Problem]:
+    yield from _shares(s)
+    yield from _profiles(s)
+    yield from _names(s)
+    yield from _servable(s)
+    yield from _stability(s)
+    if s.interval > s.horizon:
+        yield ("interval",), (
+            f"the reporting interval ({format_duration(s.interval)}) is longer than the horizon "
+            f"({format_duration(s.horizon)})"
+        )
+
+
+def _sum_problem(path: tuple[Any, ...], what: str, shares: dict[str, float]) -> Problem | None:
+    total = sum(shares.values())
+    if abs(total - 1.0) > SHARE_TOLERANCE:
+        listing = " + ".join(f"{v:g}" for v in shares.values())
+        return path, f"the {what} shares must sum to 1, but {listing} = {total:.4g}"
+    return None
+
+
+def _shares(s: Scenario) -> Iterator[Problem]:
+    p = _sum_problem(("customers", "languages"), "language", dict(s.customers.languages))
+    if p:
+        yield p
+    p = _sum_problem(("categories",), "category", {k: c.share for k, c in s.categories.items()})
+    if p:
+        yield p
+    for name, ch in s.channels.items():
+        if ch.categories is not None:
+            for cat in ch.categories:
+                if cat not in s.categories:
+                    yield ("channels", name, "categories", cat), _unknown("category", cat, s.categories)
+            p = _sum_problem(("channels", name, "categories"), f"{name} category", dict(ch.categories))
+            if p:
+                yield p
+
+
+def _profiles(s: Scenario) -> Iterator[Problem]:
+    for name, ch in s.channels.items():
+        for key, value, named in (
+            ("daily_profile", ch.daily_profile, DAILY_PROFILES),
+            ("weekly_profile", ch.weekly_profile, WEEKLY_PROFILES),
+        ):
+            path = ("channels", name, key)
+            if isinstance(value, str):
+                if value not in named:
+                    yield path, (
+                        f"unknown {key.split('_')[0]} profile {value!r}; known: {', '.join(named)}, "
+                        "or a list of weights"
+                    )
+            elif not value or sum(value) <= 0:
+                yield path, "a profile needs at least one positive weight"
+            elif key == "weekly_profile" and len(value) != 7:
+                yield path, f"a weekly profile has 7 weights (Monday first), not {len(value)}"
+            elif key == "daily_profile" and 86400 % len(value) != 0:
+                yield path, (
+                    f"a daily profile splits the day into equal slots: 24 (hours), 48, 96 (quarter "
+                    f"hours) or another divisor of 86400 weights, not {len(value)}"
+                )
+
+
+def _unknown(kind: str, value: str, known: Any) -> str:
+    names = ", ".join(sorted(known)) or "(none)"
+    return f"unknown {kind} {value!r}; known {kind}s: {names}"
+
+
+def _single_language(s: Scenario) -> bool:
+    return set(s.customers.languages) == {"default"}
+
+
+def _names(s: Scenario) -> Iterator[Problem]:
+    skills = {c.skill for c in s.categories.values() if c.skill}
+    seen: set[str] = set()
+    for i, pool in enumerate(s.pools):
+        if pool.name in seen:
+            yield ("pools", i, "name"), f"pool name {pool.name!r} is used twice; pool names must be unique"
+        seen.add(pool.name)
+        for ch in pool.channels or []:
+            if ch not in s.channels:
+                yield ("pools", i, "channels"), _unknown("channel", ch, s.channels)
+        if not _single_language(s):
+            for lang in pool.languages or []:
+                if lang not in s.customers.languages:
+                    yield ("pools", i, "languages"), _unknown("language", lang, s.customers.languages)
+        if pool.skills is not None:
+            for key in pool.skills:
+                if key not in s.categories and key not in skills:
+                    known = sorted(set(s.categories) | skills)
+                    yield ("pools", i, "skills", key), (
+                        f"{key!r} is neither a category nor a skill; known: {', '.join(known)}"
+                    )
+        if pool.serves == "vip" and s.customers.vip_share == 0:
+            yield ("pools", i, "serves"), (
+                f"pool {pool.name!r} serves only VIP customers but customers.vip_share is 0"
+            )
+    for cname, cat in s.categories.items():
+        for ch in cat.by_channel:
+            if ch not in s.channels:
+                yield ("categories", cname, "by_channel", ch), _unknown("channel", ch, s.channels)
+        for lang in cat.by_language:
+            if lang not in s.customers.languages:
+                yield ("categories", cname, "by_language", lang), _unknown(
+                    "language", lang, s.customers.languages
+                )
+    for cname, ch in s.channels.items():
+        if ch.retry is not None and ch.retry.channel is not None and ch.retry.channel not in s.channels:
+            yield ("channels", cname, "retry", "channel"), _unknown("channel", ch.retry.channel, s.channels)
+    r = s.routing
+    for name in r.pool_order or []:
+        if name not in seen:
+            yield ("routing", "pool_order"), _unknown("pool", name, seen)
+    if r.language_fallback is not None and r.language_fallback.to not in s.customers.languages:
+        yield ("routing", "language_fallback", "to"), _unknown(
+            "language", r.language_fallback.to, s.customers.languages
+        )
+
+
+def pool_serves(
+    s: Scenario, pool: Pool, channel: str, category: str, language: str, vip: bool
+) -> float | None:
+    """Proficiency of `pool` for such a ticket, or None if it cannot take it."""
+    if pool.channels is not None and channel not in pool.channels:
+        return None
+    if pool.serves == "vip" and not vip:
+        return None
+    if pool.serves == "non_vip" and vip:
+        return None
+    if pool.languages is not None and not _single_language(s) and language not in pool.languages:
+        return None
+    return pool.proficiency(category, s.categories[category].skill)
+
+
+def channel_mix(s: Scenario, channel: Channel) -> dict[str, float]:
+    """Category shares on a channel (its own mix, or the categories' shares)."""
+    if channel.categories is not None:
+        return dict(channel.categories)
+    return {k: c.share for k, c in s.categories.items()}
+
+
+def average_agents(pool: Pool) -> float:
+    """Agents on duty on average over a week (after shrinkage)."""
+    keep = 1.0 - pool.shrinkage
+    if isinstance(pool.shifts, str):
+        return round((pool.agents or 0) * keep)
+    total = 0.0
+    for sh in pool.shifts:
+        length = (sh.end - sh.start) % 86400 or 86400
+        days = 7 if sh.days == "all" else len(sh.days)
+        total += round(sh.agents * keep) * length * days / (7 * 86400)
+    return total
+
+
+def _has_agents(pool: Pool) -> bool:
+    if isinstance(pool.shifts, str):
+        return round((pool.agents or 0) * (1 - pool.shrinkage)) > 0
+    return any(round(sh.agents * (1 - pool.shrinkage)) > 0 for sh in pool.shifts)
+
+
+def _servable(s: Scenario) -> Iterator[Problem]:
+    fallback = s.routing.language_fallback
+    vips = [False, True] if s.customers.vip_share > 0 else [False]
+    if s.customers.vip_share >= 1:
+        vips = [True]
+    staffed = [p for p in s.pools if _has_agents(p)]
+    for cname, ch in s.channels.items():
+        if ch.rate == 0:
+            continue
+        for cat, share in channel_mix(s, ch).items():
+            if share == 0:
+                continue
+            for lang, lshare in s.customers.languages.items():
+                if lshare == 0:
+                    continue
+                for vip in vips:
+                    langs = [lang] if fallback is None else [lang, fallback.to]
+                    if not any(
+                        pool_serves(s, p, cname, cat, lg, vip) is not None for p in staffed for lg in langs
+                    ):
+                        who = f"{'VIP ' if vip else ''}{cat} tickets"
+                        if not _single_language(s):
+                            who += f" in {lang}"
+                        yield ("channels", cname), (
+                            f"no pool with agents can serve {who} on channel {cname!r}; add a pool "
+                            f"(or a skill, language or channel to one) that covers them"
+                        )
+                        return
+
+
+def _mean_work(s: Scenario, cat_name: str, cat: Category, channel: str) -> float:
+    """Mean handle plus wrap-up time of a category on a channel, averaged over languages."""
+    total = 0.0
+    for lang, lshare in s.customers.languages.items():
+        dist, factor = handle_time_spec(cat, channel, lang)
+        total += lshare * dist.expected() * factor
+    wrap = cat.wrap_up
+    if wrap is not None:
+        total += wrap if isinstance(wrap, float) else wrap.expected()
+    return total
+
+
+def handle_time_spec(cat: Category, channel: str, language: str) -> tuple[Any, float]:
+    """(distribution, factor) for a category's handle time on a channel in a language.
+
+    A distribution override replaces the base (language over channel); numeric overrides
+    multiply. The model draws from the distribution and multiplies by the factor.
+    """
+    dist = cat.handle_time
+    factor = 1.0
+    by_ch = cat.by_channel.get(channel)
+    by_lang = cat.by_language.get(language)
+    for override in (by_ch, by_lang):
+        if override is None:
+            continue
+        if isinstance(override, (int, float)):
+            factor *= float(override)
+        else:
+            dist = override
+    return dist, factor
+
+
+def _stability(s: Scenario) -> Iterator[Problem]:
+    for cname, ch in s.channels.items():
+        if ch.patience != "none" or ch.max_waiting is not None or ch.lines is not None or ch.rate == 0:
+            continue
+        mix = channel_mix(s, ch)
+        load = 0.0
+        for cat_name, share in mix.items():
+            cat = s.categories[cat_name]
+            best = max(
+                (
+                    pool_serves(s, p, cname, cat_name, lang, vip) or 0.0
+                    for p in s.pools
+                    for lang in s.customers.languages
+                    for vip in (False, True)
+                ),
+                default=0.0,
+            )
+            if best > 0:
+                load += ch.rate * share * _mean_work(s, cat_name, cat, cname) / best
+        capacity = sum(
+            average_agents(p) for p in s.pools if p.channels is None or cname in p.channels
+        )
+        if load >= capacity:
+            yield ("channels", cname, "rate"), (
+                f"channel {cname!r} is certainly unstable: its offered load is {load:.1f} Erlangs "
+                f"({format_rate(ch.rate)} of work) but the pools serving it have {capacity:.1f} agents "
+                "on duty on average, and its customers never give up (patience: none) nor meet a "
+                "full queue (no max_waiting or lines), so the queue grows without bound; add agents, "
+                "lower the rate, or give the channel a patience or a max_waiting"
+            )

@@ -1,0 +1,259 @@
+"""YAML -> Scenario, with every error mapped to file, field path and line.
+
+ruamel.yaml (YAML 1.2) is used rather than PyYAML because YAML 1.1 reads the language code
+`no` as False and `on`/`off` as booleans, which silently breaks a multilingual desk; its
+round-trip loader also remembers the line and column of every key. Pydantic reports errors as
+`loc` tuples; `locate` walks the same path through the parsed tree to find the line.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from ..errors import ScenarioError
+from .checks import check_scenario
+from .schema import Scenario
+
+
+def read_yaml(path: str | Path) -> Any:
+    """Parse a YAML file into ruamel's round-trip tree (mappings remember their lines)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(f"file not found (looked in {path.resolve().parent})", file=str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"cannot read the file: {exc}", file=str(path)) from None
+    yaml = YAML(typ="rt")
+    try:
+        tree = yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        col = mark.column + 1 if mark is not None else None
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise ScenarioError(
+            f"this is not valid YAML ({problem}); check indentation, colons and quotes",
+            file=str(path),
+            line=line,
+            column=col,
+        ) from None
+    except YAMLError as exc:
+        raise ScenarioError(f"this is not valid YAML: {exc}", file=str(path)) from None
+    if tree is None:
+        raise ScenarioError("the file is empty; a scenario is a YAML mapping", file=str(path))
+    if not isinstance(tree, Mapping):
+        raise ScenarioError(
+            "a scenario is a YAML mapping of keys such as name, horizon, channels and pools",
+            file=str(path),
+            line=1,
+        )
+    return tree
+
+
+def plain(node: Any) -> Any:
+    """ruamel's tree as plain dicts, lists, str, int, float (pydantic sees nothing else)."""
+    if isinstance(node, Mapping):
+        return {str(k) if not isinstance(k, (int, float, bool)) else k: plain(v) for k, v in node.items()}
+    if isinstance(node, (list, tuple)):
+        return [plain(v) for v in node]
+    if isinstance(node, bool):
+        return bool(node)
+    if isinstance(node, int):
+        return int(node)
+    if isinstance(node, float):
+        return float(node)
+    if isinstance(node, str):
+        return str(node)
+    return node
+
+
+def locate(tree: Any, path: Sequence[Any]) -> tuple[int | None, int | None]:
+    """Line and column (1-based) of the deepest node on `path` that exists in the tree."""
+    line = col = None
+    node = tree
+    for key in path:
+        lc = getattr(node, "lc", None)
+        if isinstance(node, Mapping) and key in node:
+            if lc is not None:
+                try:
+                    ln, cl = lc.key(key)
+                    line, col = ln + 1, cl + 1
+                except (KeyError, TypeError, AttributeError):
+                    pass
+            node = node[key]
+        elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+            if lc is not None:
+                try:
+                    ln, cl = lc.item(key)
+                    line, col = ln + 1, cl + 1
+                except (KeyError, TypeError, AttributeError, IndexError):
+                    pass
+            node = node[key]
+        else:
+            continue
+    return line, col
+
+
+def _data_path(data: Any, loc: Sequence[Any], keep_last: bool) -> list[Any]:
+    """The part of a pydantic loc that names keys in the user's data.
+
+    Pydantic puts union member names (`exponential`, `function-before[...]`) into loc; they
+    mean nothing to a user, so only keys and indices present in the data are kept (plus the
+    last element for a missing or unknown key).
+    """
+    out: list[Any] = []
+    node = data
+    for i, key in enumerate(loc):
+        last = i == len(loc) - 1
+        if isinstance(node, Mapping) and key in node:
+            out.append(key)
+            node = node[key]
+        elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+            out.append(key)
+            node = node[key]
+        elif last and keep_last:
+            out.append(key)
+    return out
+
+
+def dotted(path: Sequence[Any], data: Any = None) -> str:
+    """`pools.l1-global.agents` style path; list items of named things go by their name."""
+    parts: list[str] = []
+    node = data
+    for key in path:
+        if isinstance(key, int):
+            name = None
+            if isinstance(node, list) and 0 <= key < len(node) and isinstance(node[key], Mapping):
+                name = node[key].get("name")
+            parts.append(str(name) if isinstance(name, str) else f"[{key}]")
+        else:
+            parts.append(str(key))
+        if isinstance(node, Mapping) and key in node:
+            node = node[key]
+        elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+            node = node[key]
+        else:
+            node = None
+    text = ""
+    for p in parts:
+        text += p if (not text or p.startswith("[")) else "." + p
+    return text or "(top level)"
+
+
+def _model_at(path: Sequence[Any]) -> type[BaseModel] | None:
+    """The pydantic model that validates the mapping at `path` (for listing allowed keys)."""
+    current: Any = Scenario
+    for key in path:
+        current = _unwrap_model(current, key)
+        if current is None:
+            return None
+    found = _unwrap_model(current, None)
+    return found if isinstance(found, type) and issubclass(found, BaseModel) else None
+
+
+def _unwrap_model(tp: Any, key: Any) -> Any:
+    """Follow one path step through annotations (Optional, Annotated, list, dict, unions)."""
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        return _unwrap_model(typing.get_args(tp)[0], key)
+    if origin in (typing.Union, types.UnionType):
+        for arg in typing.get_args(tp):
+            found = _unwrap_model(arg, key)
+            if found is not None:
+                return found
+        return None
+    if key is None:
+        return tp if isinstance(tp, type) and issubclass(tp, BaseModel) else None
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        field = tp.model_fields.get(str(key))
+        return field.annotation if field is not None else None
+    if origin in (list, Sequence) and isinstance(key, int):
+        return typing.get_args(tp)[0]
+    if origin in (dict, Mapping):
+        return typing.get_args(tp)[1]
+    return None
+
+
+def _message(err: Mapping[str, Any], data: Any, path: list[Any]) -> str:
+    kind = err.get("type", "")
+    msg = str(err.get("msg", "invalid value"))
+    if kind == "extra_forbidden":
+        model = _model_at(path[:-1])
+        allowed = ", ".join(model.model_fields) if model is not None else ""
+        return f"unknown key {path[-1]!r}" + (f"; allowed keys here: {allowed}" if allowed else "")
+    if kind == "missing":
+        return "this key is required but missing"
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if msg.startswith(prefix):
+            msg = msg[len(prefix) :]
+    value = err.get("input")
+    if kind not in ("value_error",) and not isinstance(value, (Mapping, list)) and value is not None:
+        return f"{value!r}: {msg[0].lower() + msg[1:] if msg else msg}"
+    return msg
+
+
+_PREFERENCE = {"value_error": 0, "union_tag_invalid": 0, "extra_forbidden": 0, "missing": 1}
+
+
+def _from_validation_error(exc: ValidationError, data: Any, tree: Any, file: str) -> ScenarioError:
+    errors = exc.errors(include_url=False)
+    # Among errors at the same user-facing place, the one from our own validators is clearest.
+    first_path = _data_path(data, errors[0]["loc"], errors[0].get("type") in ("missing", "extra_forbidden"))
+    same_place = [
+        e
+        for e in errors
+        if _data_path(data, e["loc"], e.get("type") in ("missing", "extra_forbidden")) == first_path
+    ]
+    best = min(same_place or errors, key=lambda e: _PREFERENCE.get(e.get("type", ""), 2))
+    keep_last = best.get("type") in ("missing", "extra_forbidden")
+    path = _data_path(data, best["loc"], keep_last)
+    line, col = locate(tree, path if best.get("type") != "missing" else path[:-1])
+    message = _message(best, data, path)
+    others = len({tuple(_data_path(data, e["loc"], True)) for e in errors}) - 1
+    if others > 0:
+        message += f" ({others} more problem{'s' if others > 1 else ''} after this one)"
+    return ScenarioError(message, file=file, field=dotted(path, data), line=line, column=col)
+
+
+def scenario_from_dict(
+    data: Mapping[str, Any],
+    *,
+    source: str = "<scenario>",
+    tree: Any = None,
+    base_dir: Path | None = None,
+) -> Scenario:
+    """Validate plain data into a Scenario, raising ScenarioError with file/field/line."""
+    tree = data if tree is None else tree
+    if not isinstance(data, Mapping):
+        raise ScenarioError("a scenario is a mapping of keys such as name, horizon, channels and pools", file=source)
+    try:
+        scenario = Scenario.model_validate(data, context={"base_dir": base_dir or Path.cwd()})
+    except ValidationError as exc:
+        raise _from_validation_error(exc, data, tree, source) from None
+    except (ValueError, TypeError, OSError) as exc:  # a validator outside pydantic's wrapping
+        raise ScenarioError(str(exc), file=source) from None
+    problem = check_scenario(scenario)
+    if problem is not None:
+        path, message = problem
+        line, col = locate(tree, path)
+        raise ScenarioError(message, file=source, field=dotted(path, data), line=line, column=col)
+    return scenario
+
+
+def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:
+    """Read, validate and check a scenario file. `overrides` replaces top-level keys."""
+    path = Path(path)
+    tree = read_yaml(path)
+    data = plain(tree)
+    if overrides:
+        data = {**data, **overrides}
+    return scenario_from_dict(data, source=str(path), tree=tree, base_dir=path.resolve().parent)

@@ -1,0 +1,302 @@
+"""The scenario as frozen, validated data.
+
+A scenario describes a support desk: who writes to it (customers, categories, channels), who
+answers (pools of agents on shifts), and how tickets meet agents (routing). Everything here is
+checked once, at the edge; the model downstream trusts it and reads no defaults of its own.
+Times are float seconds and rates are per second (see `units`).
+
+Cross-field rules (shares summing to 1, names that must exist, loads that cannot be served)
+live in `checks.py`, so that each error can name the exact field and line.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+from ..units import Duration, PositiveDuration, Probability, Rate, Share
+from .distributions import Distribution
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
+Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=64)]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+SLAFormula = Literal["answered_and_abandoned", "answered", "offered"]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _check_tz(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {value!r}; use an IANA name such as UTC, Europe/London, "
+            "Asia/Singapore or America/New_York"
+        ) from None
+    return value
+
+
+TimeZone = Annotated[
+    str, AfterValidator(_check_tz), Field(description="IANA time zone name, e.g. Asia/Singapore")
+]
+
+
+class SLA(Frozen):
+    """A channel's service-level agreement.
+
+    `formula` picks one of the definitions planners use (see README, "Metrics"):
+    answered_and_abandoned: answered within T / (answered + abandoned)  (default)
+    answered:               answered within T / answered
+    offered:                (answered within T + abandoned within T) / admitted
+    Abandons shorter than `short_abandon` are left out of every count.
+    """
+
+    answer_within: PositiveDuration | None = None
+    first_response_within: PositiveDuration | None = None
+    target: Probability = 0.8
+    formula: SLAFormula = "answered_and_abandoned"
+    short_abandon: Duration = 0.0
+
+    @model_validator(mode="after")
+    def _one_threshold(self) -> SLA:
+        if (self.answer_within is None) == (self.first_response_within is None):
+            raise ValueError(
+                "give exactly one of answer_within (live channels) or first_response_within "
+                "(backlog channels), e.g. {answer_within: 20s, target: 0.8}"
+            )
+        return self
+
+    @property
+    def threshold(self) -> float:
+        return self.answer_within if self.answer_within is not None else self.first_response_within  # type: ignore[return-value]
+
+
+class Retry(Frozen):
+    """Customers who abandon come back with probability `prob` after a delay.
+
+    `after` as a duration is the mean of an exponential delay (the usual retrial model);
+    give a distribution for any other shape. `channel` sends the retry elsewhere.
+    """
+
+    prob: Probability
+    after: Distribution | PositiveDuration
+    channel: Name | None = None
+    max_retries: Annotated[int, Field(ge=1)] | None = None
+
+    @field_validator("prob")
+    @classmethod
+    def _below_one(cls, v: float) -> float:
+        if v >= 1.0:
+            raise ValueError("prob must be below 1, or customers would retry forever")
+        return v
+
+
+class Channel(Frozen):
+    """A way customers reach the desk, with its own arrival rate, patience and SLA.
+
+    `rate` is the average over the day and the week; the profiles shape it around that
+    average in the channel's time zone.
+    """
+
+    rate: Rate
+    daily_profile: str | list[Annotated[float, Field(ge=0)]] = "flat"
+    weekly_profile: str | list[Annotated[float, Field(ge=0)]] = "flat"
+    timezone: TimeZone = "UTC"
+    patience: Distribution | Literal["none"] = "none"
+    max_waiting: Annotated[int, Field(ge=0)] | None = None
+    lines: Annotated[int, Field(ge=1)] | None = None
+    sla: SLA | None = None
+    retry: Retry | None = None
+    categories: dict[Name, Share] | None = Field(
+        default=None, description="category mix of this channel; default: the categories' shares"
+    )
+
+
+
+class Category(Frozen):
+    """What a ticket is about: its share of contacts, priority, required skill, handle time.
+
+    `by_channel` / `by_language` adjust the handle time: a number multiplies it (a phone call
+    in a second language takes longer), a distribution replaces it. A language entry wins over
+    a channel entry; factors multiply.
+    """
+
+    share: Share
+    priority: Annotated[int, Field(ge=0, le=99)] = 0
+    skill: Name | None = None
+    handle_time: Distribution
+    by_channel: dict[Name, Annotated[float, Field(gt=0)] | Distribution] = {}
+    by_language: dict[Name, Annotated[float, Field(gt=0)] | Distribution] = {}
+    wrap_up: Distribution | Duration | None = None
+
+    @property
+    def skill_name(self) -> str | None:
+        return self.skill
+
+
+class Customers(Frozen):
+    """Who writes in. Omitted languages mean one language that every agent speaks."""
+
+    languages: dict[Name, Share] = {"default": 1.0}
+    vip_share: Probability = 0.0
+
+
+class Shift(Frozen):
+    """A block of agents on duty from `start` to `end` (clock times; end <= start crosses midnight)."""
+
+    start: Duration
+    end: Duration
+    agents: Annotated[int, Field(ge=0)]
+    days: list[Weekday] | Literal["all"] = "all"
+    timezone: TimeZone | None = None
+    name: str | None = None
+
+
+    @field_validator("start", "end")
+    @classmethod
+    def _clock(cls, v: float) -> float:
+        if v > 24 * 3600:
+            raise ValueError("a shift boundary is a clock time between 00:00 and 24:00, e.g. 08:00")
+        return v
+
+
+class Pool(Frozen):
+    """A team of interchangeable agents.
+
+    An agent serves a ticket only if the ticket's channel, language and skill are all among
+    the pool's (omitted lists mean all). `skills` maps a category or skill name to a
+    proficiency: handle time is divided by it (1.2 works 20% faster).
+    """
+
+    name: Name
+    tier: Name = "L1"
+    agents: Annotated[int, Field(ge=0)] | None = None
+    languages: list[Name] | None = None
+    skills: dict[Name, Annotated[float, Field(gt=0)]] | list[Name] | None = None
+    channels: list[Name] | None = None
+    serves: Literal["all", "vip", "non_vip"] = "all"
+    shifts: list[Shift] | Literal["24x7", "follow_the_sun"] = "24x7"
+    shrinkage: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    timezone: TimeZone = "UTC"
+
+
+    @model_validator(mode="after")
+    def _headcount(self) -> Pool:
+        if isinstance(self.shifts, str) and self.agents is None:
+            raise ValueError(
+                f"pool {self.name!r} needs `agents` (agents on duty at once) or a list of `shifts`"
+            )
+        if isinstance(self.shifts, list) and self.agents is not None:
+            raise ValueError(
+                f"pool {self.name!r} gives both `agents` and a list of `shifts`; "
+                "put the headcount on each shift"
+            )
+        return self
+
+    def proficiency(self, category: str, skill: str | None) -> float | None:
+        """Speed factor for a category, or None if this pool cannot serve it."""
+        if self.skills is None:
+            return 1.0
+        if isinstance(self.skills, list):
+            return 1.0 if (category in self.skills or (skill is not None and skill in self.skills)) else None
+        if category in self.skills:
+            return self.skills[category]
+        if skill is not None and skill in self.skills:
+            return self.skills[skill]
+        return None
+
+
+class LanguageFallback(Frozen):
+    """A customer who has waited `after` accepts an agent speaking `to`."""
+
+    to: Name
+    after: Duration
+
+
+class Routing(Frozen):
+    """How free agents pick tickets and arriving tickets pick agents.
+
+    order: what a free agent looks at first among waiting tickets; always ends with
+    longest_waiting (FIFO within what is left).
+    agent_choice: longest_idle (fairest), most_skilled (highest proficiency pool first),
+    random, or pool_order (`pool_order`, default the order pools are listed: specialists
+    first, generalists as overflow).
+    """
+
+    order: list[Literal["priority", "vip", "longest_waiting"]] = [
+        "priority",
+        "vip",
+        "longest_waiting",
+    ]
+    agent_choice: Literal["longest_idle", "most_skilled", "random", "pool_order"] = "longest_idle"
+    pool_order: list[Name] | None = None
+    language_fallback: LanguageFallback | None = None
+
+    @field_validator("order")
+    @classmethod
+    def _order(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError("order lists each key once")
+        if "longest_waiting" in v and v[-1] != "longest_waiting":
+            raise ValueError("longest_waiting decides last; put it at the end of order")
+        if "longest_waiting" not in v:
+            v = [*v, "longest_waiting"]
+        return v
+
+
+DEFAULT_START = datetime(2026, 1, 5, tzinfo=timezone.utc)  # a Monday, 00:00 UTC
+
+
+class Scenario(Frozen):
+    """One support desk and how long to simulate it."""
+
+    name: Name
+    description: str = ""
+    start: datetime = Field(
+        default=DEFAULT_START,
+        description="wall-clock time at simulation time 0 (ISO 8601; UTC if no offset)",
+    )
+    horizon: PositiveDuration
+    warmup: Duration = 0.0
+    interval: PositiveDuration = 900.0
+    replications: Annotated[int, Field(ge=1, le=100_000)] = 10
+    seed: Annotated[int, Field(ge=0)] = 0
+    customers: Customers = Customers()
+    categories: Annotated[dict[Name, Category], Field(min_length=1)]
+    channels: Annotated[dict[Name, Channel], Field(min_length=1)]
+    pools: Annotated[list[Pool], Field(min_length=1)]
+    routing: Routing = Routing()
+
+    @field_validator("start")
+    @classmethod
+    def _aware(cls, v: datetime) -> datetime:
+        return v if v.tzinfo is not None else v.replace(tzinfo=timezone.utc)
+
+    # Convenience views used by the model; derived, never stored twice.
+    @property
+    def languages(self) -> dict[str, float]:
+        return self.customers.languages
+
+    @property
+    def end(self) -> float:
+        """End of the counted window in simulation seconds."""
+        return self.warmup + self.horizon
+
+    def pool(self, name: str) -> Pool:
+        for p in self.pools:
+            if p.name == name:
+                return p
+        raise KeyError(name)

@@ -1,0 +1,118 @@
+"""Agents, pools and shifts.
+
+A pool is a team of interchangeable agents (same languages, skills, channels). Its agents come
+on duty in shift blocks; shrinkage (breaks, training, absence) removes that share of every
+block, rounded to whole agents. When a shift ends an idle agent leaves at once and a busy one
+finishes the ticket in hand first. Idle agents wait in a FIFO, so its head is the agent idle
+longest.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ..config.schema import WEEKDAYS, Pool, Shift
+
+DAY = 86400.0
+
+
+class Agent:
+    __slots__ = ("pool", "idle_since", "leaving", "on_duty", "id")
+
+    def __init__(self, pool: PoolState, id: int) -> None:
+        self.pool = pool
+        self.idle_since = 0.0
+        self.leaving = False
+        self.on_duty = False
+        self.id = id
+
+
+class PoolState:
+    """A pool at run time: who is idle, how many are busy and on duty, and their time integrals."""
+
+    __slots__ = (
+        "index",
+        "name",
+        "tier",
+        "idle",
+        "groups",
+        "busy",
+        "duty",
+        "busy_sum",
+        "duty_sum",
+    )
+
+    def __init__(self, index: int, spec: Pool) -> None:
+        self.index = index
+        self.name = spec.name
+        self.tier = spec.tier
+        self.idle: deque[Agent] = deque()
+        self.groups: list[list[deque[Any]]] = []  # queues this pool serves, by routing rank
+        self.busy = 0
+        self.duty = 0
+        # Time integrals kept as (sum of leave times - sum of join times): one addition per
+        # change on the hot path; the integral up to `now` is that sum + level * now.
+        self.busy_sum = 0.0
+        self.duty_sum = 0.0
+
+    def busy_area(self, now: float) -> float:
+        """Busy agent-seconds over [0, now]."""
+        return self.busy_sum + self.busy * now
+
+    def duty_area(self, now: float) -> float:
+        """On-duty agent-seconds over [0, now]."""
+        return self.duty_sum + self.duty * now
+
+
+@dataclass(frozen=True)
+class ShiftBlock:
+    """Agents on duty from `on` to `off` (simulation seconds)."""
+
+    on: float
+    off: float
+    agents: int
+
+
+def effective(agents: int, shrinkage: float) -> int:
+    return int(round(agents * (1.0 - shrinkage)))
+
+
+def shift_specs(pool: Pool) -> list[Shift] | None:
+    """The pool's shifts as explicit blocks; None means on duty around the clock."""
+    if pool.shifts == "24x7":
+        return None
+    if pool.shifts == "follow_the_sun":
+        n = pool.agents or 0
+        return [
+            Shift(start=0.0, end=8 * 3600.0, agents=n, name="apac"),
+            Shift(start=8 * 3600.0, end=16 * 3600.0, agents=n, name="emea"),
+            Shift(start=16 * 3600.0, end=DAY, agents=n, name="americas"),
+        ]
+    return list(pool.shifts)
+
+
+def shift_blocks(shift: Shift, pool: Pool, start: datetime) -> Iterator[ShiftBlock]:
+    """Every occurrence of a shift from simulation time 0 on, in the shift's time zone."""
+    tz = ZoneInfo(shift.timezone or pool.timezone)
+    n = effective(shift.agents, pool.shrinkage)
+    length = (shift.end - shift.start) % DAY or DAY
+    first_day = (start.astimezone(tz) - timedelta(days=1)).date()
+    day = 0
+    while True:
+        date = first_day + timedelta(days=day)
+        day += 1
+        if shift.days != "all" and WEEKDAYS[date.weekday()] not in shift.days:
+            continue
+        wall = datetime(date.year, date.month, date.day) + timedelta(seconds=shift.start)
+        on_dt = wall.replace(tzinfo=tz)
+        on = (on_dt - start).total_seconds()
+        off_wall = wall + timedelta(seconds=length)
+        off = (off_wall.replace(tzinfo=tz) - start).total_seconds()
+        if off <= 0:
+            continue
+        yield ShiftBlock(max(on, 0.0), off, n)

@@ -1,0 +1,579 @@
+"""The support desk as a SimPy model: one Environment per replication.
+
+Customers arrive on channels; each arrival is a ticket of some class (channel, category,
+language, VIP). A ticket is answered at once by an idle agent who may serve it, or waits in its
+class queue until a free agent takes it, its customer gives up (abandonment, perhaps followed by
+a retry), or it is refused because the queue or the phone lines are full (blocking).
+
+Everything per ticket happens in `Timeout` callbacks on plain records: arrival, patience
+expiry, language fallback and service completion. Generators drive only the rare things:
+shifts, interval snapshots and the end of the run. Random numbers come from named streams
+(`rng.Streams`) drawn in blocks, each ticket's attributes, work and patience drawn when it
+arrives, so that staffing changes do not move any customer's numbers.
+
+The model reports facts to a sink (`metrics.Collector` by default) and returns a
+`ReplicationResult`; it never reads files, prints or plots.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from bisect import bisect_right
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import simpy
+from simpy.events import Timeout
+
+from ..config.checks import channel_mix, handle_time_spec, pool_serves
+from ..config.distributions import Deterministic, Exponential
+from ..config.schema import Scenario
+from ..metrics import SL_CODES, SL_NONE, Collector, ReplicationResult
+from ..rng import Streams
+from .agents import Agent, PoolState, ShiftBlock, shift_blocks, shift_specs
+from .arrivals import make_rate
+from .routing import agent_chooser, build_groups, next_ticket, pool_preference, routing_key
+from .sampling import exponential_sampler, make_sampler, uniform_sampler
+from .tickets import ABANDONED, BLOCKED, DONE, SERVING, WAITING, Ticket, TicketClass
+
+INF = math.inf
+DRAIN_LIMIT = 30 * 86400.0  # stop draining this long after the horizon, whatever is left
+
+
+class ChannelState:
+    """A channel at run time: its arrival clock, queue counts and SLA constants."""
+
+    __slots__ = (
+        "index", "name", "rate", "gap", "pick", "cum", "classes", "patience", "max_waiting",
+        "lines", "waiting", "in_service", "q_sum", "const", "sla_T", "sla_code",
+        "short_abandon", "retry_prob", "retry_u", "retry_delay", "retry_to", "retry_patience",
+        "max_retries",
+    )  # fmt: skip
+
+    def __init__(self, index: int, name: str) -> None:
+        self.index = index
+        self.name = name
+        self.waiting = 0
+        self.in_service = 0
+        self.q_sum = 0.0  # queue-length integral minus waiting * now (see area())
+        self.classes: list[TicketClass] = []
+        self.cum: list[float] = []
+        self.retry_prob = 0.0
+        self.max_retries = 0
+
+    def area(self, now: float) -> float:
+        """Integral of the number waiting over [0, now].
+
+        Kept as q_sum = sum of (leave times) - sum of (join times) of tickets that queued, so
+        each join or leave costs one addition: area(now) = q_sum + waiting * now.
+        """
+        return self.q_sum + self.waiting * now
+
+
+class TicketLog:
+    """Per-ticket rows for --tickets (kept only when asked for)."""
+
+    COLUMNS = ("id", "attempt", "channel", "category", "language", "vip", "priority", "arrival_s",
+               "outcome", "wait_s", "pool", "handle_s")  # fmt: skip
+
+    def __init__(self) -> None:
+        self.rows: dict[str, list[Any]] = {c: [] for c in self.COLUMNS}
+
+    def add(self, t: Ticket, outcome: str, wait: float, pool: str | None, handle: float) -> None:
+        c = t.cls
+        for col, value in zip(
+            self.COLUMNS,
+            (t.id, t.attempt, c.channel.name, c.category, c.language, c.vip, c.priority, t.arrival,
+             outcome, wait, pool, handle),
+        ):
+            self.rows[col].append(value)
+
+
+class Desk:
+    """One replication of a scenario, ready to run."""
+
+    def __init__(self, scenario: Scenario, replication: int, *, record_tickets: bool = False) -> None:
+        self.s = scenario
+        self.replication = replication
+        self.env = simpy.Environment()
+        self.streams = Streams(scenario.seed, replication)
+        self.warmup = scenario.warmup
+        self.end = scenario.end
+        self.counted_waiting = 0
+        self.arrivals_counted = 0  # independent of the sink, for conservation checks
+        self.draining = False
+        self.stop = self.env.event()
+        self.next_id = 0
+        self.log = TicketLog() if record_tickets else None
+        self._agent_ids = 0
+        # bound callbacks made once: creating a bound method per event costs measurably
+        self.on_arrive = self._arrive
+        self.on_abandon = self._abandon
+        self.on_finish = self._finish
+        self.on_wrapped = self._wrapped
+        self.on_retry = self._retry
+        self.on_fall_back = self._fall_back
+        self._build_pools()
+        self._build_channels()
+        self._build_classes()
+        self.sink = Collector(
+            self.classes, len(self.pools), self.channels, self.warmup, self.end, scenario.interval
+        )
+        self.snapshots: list[tuple[float, list[float], list[float], list[float], list[int]]] = []
+
+    # -- construction ---------------------------------------------------------------------
+    def _build_pools(self) -> None:
+        self.pools = [PoolState(i, p) for i, p in enumerate(self.s.pools)]
+        self.choose_agent = agent_chooser(self.s.routing.agent_choice, uniform_sampler(self.streams("routing")))
+
+    def _build_channels(self) -> None:
+        s = self.s
+        self.channels: list[ChannelState] = []
+        self.channel_by_name: dict[str, ChannelState] = {}
+        for i, (name, spec) in enumerate(s.channels.items()):
+            ch = ChannelState(i, name)
+            ch.rate = make_rate(spec.rate, spec.daily_profile, spec.weekly_profile, spec.timezone, s.start)
+            # constant rate: gaps are exponential with mean 1/rate; otherwise unit exponential
+            # amounts of cumulative intensity, turned into times by the rate's segments
+            ch.const = ch.rate.constant and spec.rate > 0
+            mean_gap = 1.0 / spec.rate if ch.const else 1.0
+            ch.gap = exponential_sampler(self.streams(f"arrivals/{name}"), mean_gap)
+            ch.pick = uniform_sampler(self.streams(f"class/{name}"))
+            ch.patience = (
+                None if spec.patience == "none" else make_sampler(spec.patience, self.streams(f"patience/{name}"))
+            )
+            ch.max_waiting = spec.max_waiting
+            ch.lines = spec.lines
+            if spec.sla is None:
+                ch.sla_T, ch.sla_code, ch.short_abandon = INF, SL_NONE, 0.0
+            else:
+                ch.sla_T = spec.sla.threshold
+                ch.sla_code = SL_CODES[spec.sla.formula]
+                ch.short_abandon = spec.sla.short_abandon
+            self.channels.append(ch)
+            self.channel_by_name[name] = ch
+        for ch, spec in zip(self.channels, s.channels.values()):
+            r = spec.retry
+            if r is None:
+                continue
+            target = self.channel_by_name[r.channel or ch.name]
+            tspec = s.channels[target.name]
+            ch.retry_prob = r.prob
+            ch.max_retries = r.max_retries or 1 << 30
+            ch.retry_u = uniform_sampler(self.streams(f"retry/{ch.name}"))
+            after = Exponential(dist="exponential", mean=r.after) if isinstance(r.after, float) else r.after
+            ch.retry_delay = make_sampler(after, self.streams(f"retry_delay/{ch.name}"))
+            ch.retry_to = target
+            ch.retry_patience = (
+                None
+                if tspec.patience == "none"
+                else make_sampler(tspec.patience, self.streams(f"retry_patience/{target.name}"))
+            )
+
+    def _build_classes(self) -> None:
+        s = self.s
+        order = s.routing.order
+        mode = s.routing.agent_choice
+        pool_order = s.routing.pool_order or [p.name for p in s.pools]
+        vip_share = s.customers.vip_share
+        vips = [(False, 1.0 - vip_share), (True, vip_share)] if vip_share > 0 else [(False, 1.0)]
+        fallback = s.routing.language_fallback
+        self.fallback_after = fallback.after if fallback is not None else INF
+        self.classes: list[TicketClass] = []
+        self.class_by_key: dict[tuple[str, str, str, bool], TicketClass] = {}
+        work_samplers: dict[str, Any] = {}
+        wrap_samplers: dict[str, Any] = {}
+        pool_queues: list[list[tuple[tuple[int, ...], deque[Ticket]]]] = [[] for _ in self.pools]
+        for ch in self.channels:
+            mix = channel_mix(s, s.channels[ch.name])
+            for cat_name, cat in s.categories.items():
+                for lang, lshare in s.customers.languages.items():
+                    for vip, vshare in vips:
+                        key = routing_key(order, cat.priority, vip)
+                        c = TicketClass(len(self.classes), ch, cat_name, lang, vip, cat.priority, key)
+                        c.sla_threshold = ch.sla_T
+                        dist, factor = handle_time_spec(cat, ch.name, lang)
+                        if dist is cat.handle_time:
+                            stream = f"work/{cat_name}"
+                        elif cat.by_language.get(lang) is dist:
+                            stream = f"work/{cat_name}/language={lang}"
+                        else:
+                            stream = f"work/{cat_name}/channel={ch.name}"
+                        if stream not in work_samplers:
+                            work_samplers[stream] = make_sampler(dist, self.streams(stream))
+                        c.work = work_samplers[stream]
+                        if cat.wrap_up is not None:
+                            if cat_name not in wrap_samplers:
+                                wrap = cat.wrap_up
+                                spec = Deterministic(dist="deterministic", value=wrap) if isinstance(wrap, float) else wrap
+                                wrap_samplers[cat_name] = make_sampler(spec, self.streams(f"wrapup/{cat_name}"))
+                            c.wrap = wrap_samplers[cat_name]
+                        eligible = []
+                        c.scale = [0.0] * len(self.pools)
+                        for ps, pspec in zip(self.pools, s.pools):
+                            prof = pool_serves(s, pspec, ch.name, cat_name, lang, vip)
+                            if prof is not None:
+                                eligible.append((ps, prof))
+                                c.scale[ps.index] = factor / prof
+                                pool_queues[ps.index].append((key, c.queue))
+                        c.pools = pool_preference(mode, eligible, pool_order)
+                        if fallback is not None and lang != fallback.to:
+                            extra = []
+                            for ps, pspec in zip(self.pools, s.pools):
+                                if ps in c.pools:
+                                    continue
+                                prof = pool_serves(s, pspec, ch.name, cat_name, fallback.to, vip)
+                                if prof is not None:
+                                    extra.append((ps, prof))
+                                    c.scale[ps.index] = factor / prof
+                            if extra:
+                                c.fallback_queue = deque()
+                                c.fallback_pools = pool_preference(mode, extra, pool_order)
+                                for ps, _ in extra:
+                                    pool_queues[ps.index].append((key, c.fallback_queue))
+                        self.classes.append(c)
+                        self.class_by_key[(ch.name, cat_name, lang, vip)] = c
+                        p = mix.get(cat_name, 0.0) * lshare * vshare
+                        if p > 0:
+                            ch.classes.append(c)
+                            ch.cum.append(p)
+            total = sum(ch.cum)
+            acc = 0.0
+            for i, p in enumerate(ch.cum):
+                acc += p / total
+                ch.cum[i] = acc
+            if ch.cum:
+                ch.cum[-1] = 1.0
+        for ps in self.pools:
+            ps.groups = build_groups(pool_queues[ps.index])
+
+    # -- the hot path ---------------------------------------------------------------------
+    def _arrive(self, ev: simpy.Event) -> None:
+        ch: ChannelState = ev._value
+        now = self.env._now
+        if ch.const:
+            Timeout(self.env, ch.gap(), ch).callbacks.append(self.on_arrive)
+        else:
+            nxt = ch.rate.next_arrival(now, ch.gap())
+            if nxt < INF:
+                Timeout(self.env, nxt - now, ch).callbacks.append(self.on_arrive)
+        classes = ch.classes
+        cls = classes[bisect_right(ch.cum, ch.pick())] if len(classes) > 1 else classes[0]
+        patience = ch.patience() if ch.patience is not None else INF
+        self.next_id += 1
+        t = Ticket(cls, now, cls.work(), patience, self.warmup <= now < self.end, 0, self.next_id)
+        self._admit(t, now)
+
+    def _admit(self, t: Ticket, now: float) -> None:
+        cls = t.cls
+        ch = cls.channel
+        if t.counted:
+            self.arrivals_counted += 1
+            if t.attempt:
+                self.sink.retrial(t)
+        if ch.lines is not None and ch.waiting + ch.in_service >= ch.lines:
+            self._block(t)
+            return
+        agent = self.choose_agent(cls.pools) if cls.pools else None
+        if agent is not None:
+            self._start(t, agent, now, 0.0)
+            return
+        if ch.max_waiting is not None and ch.waiting >= ch.max_waiting:
+            self._block(t)
+            return
+        cls.queue.append(t)
+        ch.q_sum -= now
+        ch.waiting += 1
+        if t.counted:
+            self.counted_waiting += 1
+        if t.patience < INF:
+            Timeout(self.env, t.patience, t).callbacks.append(self.on_abandon)
+        if cls.fallback_queue is not None:
+            Timeout(self.env, self.fallback_after, t).callbacks.append(self.on_fall_back)
+
+    def _block(self, t: Ticket) -> None:
+        t.state = BLOCKED
+        if t.counted:
+            self.sink.blocked(t)
+        if self.log is not None:
+            self.log.add(t, "blocked", 0.0, None, 0.0)
+
+    def _start(self, t: Ticket, agent: Agent, now: float, wait: float) -> None:
+        t.state = SERVING
+        t.agent = agent
+        cls = t.cls
+        pool = agent.pool
+        cls.channel.in_service += 1
+        pool.busy_sum -= now
+        pool.busy += 1
+        if t.counted:
+            self.sink.answered(t, wait, pool.index)
+        handle = t.work * cls.scale[pool.index]
+        if self.log is not None:
+            self.log.add(t, "answered", wait, pool.name, handle)
+        Timeout(self.env, handle, t).callbacks.append(self.on_finish)
+
+    def _finish(self, ev: simpy.Event) -> None:
+        t: Ticket = ev._value
+        t.state = DONE
+        cls = t.cls
+        cls.channel.in_service -= 1
+        if cls.wrap is not None:
+            Timeout(self.env, cls.wrap(), t.agent).callbacks.append(self.on_wrapped)
+        else:
+            self._release(t.agent, self.env._now)
+
+    def _wrapped(self, ev: simpy.Event) -> None:
+        self._release(ev._value, self.env._now)
+
+    def _release(self, agent: Agent, now: float) -> None:
+        pool = agent.pool
+        pool.busy_sum += now
+        pool.busy -= 1
+        if agent.leaving:
+            self._go_off(agent, now)
+            return
+        t = next_ticket(pool)
+        if t is not None:
+            self._dequeue(t, now)
+            self._start(t, agent, now, now - t.arrival)
+        else:
+            agent.idle_since = now
+            pool.idle.append(agent)
+
+    def _dequeue(self, t: Ticket, now: float) -> None:
+        """Bookkeeping when a ticket leaves the queue (answered or abandoned)."""
+        ch = t.cls.channel
+        ch.q_sum += now
+        ch.waiting -= 1
+        if t.counted:
+            self.counted_waiting -= 1
+            if self.draining and self.counted_waiting == 0:
+                self.stop.succeed()
+
+    def _abandon(self, ev: simpy.Event) -> None:
+        t: Ticket = ev._value
+        if t.state != WAITING:
+            return
+        now = self.env._now
+        t.state = ABANDONED
+        self._dequeue(t, now)
+        wait = now - t.arrival
+        if t.counted:
+            self.sink.abandoned(t, wait)
+        if self.log is not None:
+            self.log.add(t, "abandoned", wait, None, 0.0)
+        ch = t.cls.channel
+        if ch.retry_prob > 0 and t.attempt < ch.max_retries and ch.retry_u() < ch.retry_prob:
+            Timeout(self.env, ch.retry_delay(), t).callbacks.append(self.on_retry)
+
+    def _retry(self, ev: simpy.Event) -> None:
+        old: Ticket = ev._value
+        now = self.env._now
+        src = old.cls
+        target = src.channel.retry_to
+        cls = src if target is src.channel else self.class_by_key[(target.name, src.category, src.language, src.vip)]
+        patience = target.retry_patience() if src.channel.retry_patience is not None else INF
+        self.next_id += 1
+        t = Ticket(cls, now, old.work, patience, self.warmup <= now < self.end, old.attempt + 1, old.id)
+        self._admit(t, now)
+
+    def _fall_back(self, ev: simpy.Event) -> None:
+        """The customer now accepts the fallback language: more agents may take the ticket."""
+        t: Ticket = ev._value
+        if t.state != WAITING:
+            return
+        cls = t.cls
+        now = self.env._now
+        agent = self.choose_agent(cls.fallback_pools)
+        if agent is not None:
+            self._dequeue(t, now)
+            self._start(t, agent, now, now - t.arrival)
+        else:
+            cls.fallback_queue.append(t)  # type: ignore[union-attr]
+
+    # -- agents and shifts ----------------------------------------------------------------
+    def _go_on(self, pool: PoolState, n: int, now: float) -> list[Agent]:
+        agents = []
+        for _ in range(n):
+            self._agent_ids += 1
+            a = Agent(pool, self._agent_ids)
+            a.on_duty = True
+            pool.duty_sum -= now
+            pool.duty += 1
+            agents.append(a)
+            t = next_ticket(pool)
+            if t is not None:
+                self._dequeue(t, now)
+                self._start(t, a, now, now - t.arrival)
+            else:
+                a.idle_since = now
+                pool.idle.append(a)
+        return agents
+
+    def _go_off(self, agent: Agent, now: float) -> None:
+        pool = agent.pool
+        pool.duty_sum += now
+        pool.duty -= 1
+        agent.on_duty = False
+
+    def _end_shift(self, agents: list[Agent], now: float) -> None:
+        for a in agents:
+            if not a.on_duty:
+                continue
+            if a in a.pool.idle:
+                a.pool.idle.remove(a)
+                self._go_off(a, now)
+            else:
+                a.leaving = True
+
+    def _shift_process(self, pool: PoolState, blocks: Any) -> Any:
+        env = self.env
+        pending: list[tuple[float, list[Agent]]] = []
+        for block in blocks:
+            block: ShiftBlock
+            # end earlier blocks that are over before this one starts
+            while pending and pending[0][0] <= block.on:
+                off, agents = pending.pop(0)
+                yield env.timeout(off - env.now)
+                self._end_shift(agents, env.now)
+            yield env.timeout(block.on - env.now)
+            agents = self._go_on(pool, block.agents, env.now)
+            pending.append((block.off, agents))
+            pending.sort(key=lambda p: p[0])
+
+    # -- snapshots and the end ------------------------------------------------------------
+    def _snapshot(self, now: float) -> None:
+        self.snapshots.append(
+            (
+                now,
+                [ch.area(now) for ch in self.channels],
+                [p.busy_area(now) for p in self.pools],
+                [p.duty_area(now) for p in self.pools],
+                [p.duty for p in self.pools],
+            )
+        )
+
+    def _clock(self) -> Any:
+        env = self.env
+        step = self.s.interval
+        k = int(self.warmup // step) + 1
+        yield env.timeout(self.warmup)
+        self._snapshot(env.now)
+        while True:
+            t = min(k * step, self.end)
+            yield env.timeout(t - env.now)
+            self._snapshot(env.now)
+            if t >= self.end:
+                break
+            k += 1
+        if self.counted_waiting == 0:
+            self.stop.succeed()
+        else:
+            self.draining = True
+            yield env.timeout(DRAIN_LIMIT)
+            if not self.stop.triggered:
+                self.stop.succeed()
+
+    def run(self) -> ReplicationResult:
+        wall = time.perf_counter()
+        env = self.env
+        for ch in self.channels:
+            first = ch.rate.next_arrival(0.0, ch.gap())
+            if first < INF and ch.classes:
+                Timeout(env, first, ch).callbacks.append(self.on_arrive)
+        for ps, spec in zip(self.pools, self.s.pools):
+            shifts = shift_specs(spec)
+            if shifts is None:
+                self._go_on(ps, int(round((spec.agents or 0) * (1 - spec.shrinkage))), 0.0)
+            else:
+                for sh in shifts:
+                    env.process(self._shift_process(ps, shift_blocks(sh, spec, self.s.start)))
+        env.process(self._clock())
+        env.run(until=self.stop)
+        return self._result(time.perf_counter() - wall)
+
+    def _result(self, wall: float) -> ReplicationResult:
+        sink = self.sink
+        for c in self.classes:
+            for q in (c.queue, c.fallback_queue or ()):
+                for t in q:
+                    if t.state == WAITING and t.counted and q is c.queue:
+                        sink.still_waiting(t)
+        sink.finish()
+        first, last = self.snapshots[0], self.snapshots[-1]
+        window = last[0] - first[0]
+        return ReplicationResult(
+            replication=self.replication,
+            seed=self.s.seed,
+            class_keys=[(c.channel.name, c.category, c.language, c.vip, c.priority) for c in self.classes],
+            class_counters=sink.counters,
+            class_hist=sink.hist,
+            pool_names=[p.name for p in self.s.pools],
+            pool_tiers=[p.tier for p in self.s.pools],
+            pool_channels=[list(p.channels) if p.channels is not None else list(self.s.channels) for p in self.s.pools],
+            pool_answered=sink.pool_answered,
+            pool_wait=sink.pool_wait,
+            pool_hist=sink.pool_hist,
+            pool_busy=np.array(last[2]) - np.array(first[2]),
+            pool_duty=np.array(last[3]) - np.array(first[3]),
+            channel_names=[ch.name for ch in self.channels],
+            channel_queue_area=np.array(last[1]) - np.array(first[1]),
+            window=window,
+            intervals=self._interval_table(),
+            in_queue_end=self.counted_waiting,
+            arrivals_counted=self.arrivals_counted,
+            sim_end=self.env.now,
+            wall_time=wall,
+            tickets_simulated=self.next_id,
+            tickets=self.log.rows if self.log is not None else None,
+        )
+
+    def _interval_table(self) -> dict[str, list[Any]]:
+        """One row per reporting interval and channel."""
+        cols: dict[str, list[Any]] = {k: [] for k in (
+            "replication", "interval", "start_s", "channel", "offered", "answered", "abandoned",
+            "asa_s", "service_level", "mean_queue", "agents_on_duty", "occupancy")}  # fmt: skip
+        snaps = self.snapshots
+        sink = self.sink
+        pool_channels = [
+            set(p.channels) if p.channels is not None else set(self.s.channels) for p in self.s.pools
+        ]
+        for j in range(1, len(snaps)):
+            t0, q0, b0, d0, _ = snaps[j - 1]
+            t1, q1, b1, d1, _ = snaps[j]
+            length = t1 - t0
+            if length <= 0:
+                continue
+            k = int(t0 // self.s.interval) - sink.k0
+            iv = {name: sink.iv[name][:, k] for name in sink.iv}
+            for ci, ch in enumerate(self.channels):
+                serving = [p for p in range(len(self.pools)) if ch.name in pool_channels[p]]
+                busy = sum(b1[p] - b0[p] for p in serving)
+                duty = sum(d1[p] - d0[p] for p in serving)
+                ans = iv["answered"][ci]
+                cols["replication"].append(self.replication)
+                cols["interval"].append(k + sink.k0)
+                cols["start_s"].append(t0)
+                cols["channel"].append(ch.name)
+                cols["offered"].append(iv["offered"][ci])
+                cols["answered"].append(ans)
+                cols["abandoned"].append(iv["abandoned"][ci])
+                cols["asa_s"].append(iv["wait_answered"][ci] / ans if ans else math.nan)
+                den = iv["sl_den"][ci]
+                cols["service_level"].append(iv["sl_num"][ci] / den if den else math.nan)
+                cols["mean_queue"].append((q1[ci] - q0[ci]) / length)
+                cols["agents_on_duty"].append(duty / length)
+                cols["occupancy"].append(busy / duty if duty > 0 else math.nan)
+        return cols
+
+
+def simulate(scenario: Scenario, replication: int, *, record_tickets: bool = False) -> ReplicationResult:
+    """Run one replication of a scenario."""
+    return Desk(scenario, replication, record_tickets=record_tickets).run()
+
+
+SinkFactory = Callable[..., Collector]

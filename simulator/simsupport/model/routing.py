@@ -1,0 +1,123 @@
+"""Routing: which idle agent an arriving ticket gets, which waiting ticket a free agent takes.
+
+Waiting tickets sit in one FIFO queue per ticket class (channel, category, language, VIP). A
+pool knows the queues it may serve, grouped by routing rank (priority, VIP, ... as the
+scenario's `routing.order` says); a free agent looks at the heads of the best-ranked group that
+has anyone waiting and takes the one waiting longest. Tickets that abandoned stay in their queue
+marked, and are dropped when they reach the head (lazy deletion), so abandonment costs O(1).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .agents import Agent, PoolState
+from .tickets import WAITING, Ticket
+
+
+def next_ticket(pool: PoolState) -> Ticket | None:
+    """The waiting ticket a free agent of `pool` takes, removed from its queue; or None."""
+    for group in pool.groups:
+        best: deque[Ticket] | None = None
+        best_arrival = math.inf
+        for q in group:
+            while q:
+                head = q[0]
+                if head.state == WAITING:
+                    if head.arrival < best_arrival:
+                        best_arrival = head.arrival
+                        best = q
+                    break
+                q.popleft()
+        if best is not None:
+            return best.popleft()
+    return None
+
+
+def longest_idle(pools: Sequence[PoolState]) -> Agent | None:
+    """The agent idle longest across the pools (each pool's idle FIFO has it at the head)."""
+    if len(pools) == 1:
+        idle = pools[0].idle
+        return idle.popleft() if idle else None
+    best: PoolState | None = None
+    since = math.inf
+    for pool in pools:
+        idle = pool.idle
+        if idle and idle[0].idle_since < since:
+            since = idle[0].idle_since
+            best = pool
+    return best.idle.popleft() if best is not None else None
+
+
+def first_pool(pools: Sequence[PoolState]) -> Agent | None:
+    """An idle agent of the first pool that has one (pools come in preference order)."""
+    for pool in pools:
+        if pool.idle:
+            return pool.idle.popleft()
+    return None
+
+
+def random_agent(uniform: Callable[[], float]) -> Callable[[Sequence[PoolState]], Agent | None]:
+    """Choose uniformly among all idle eligible agents."""
+
+    def choose(pools: Sequence[PoolState]) -> Agent | None:
+        total = sum(len(p.idle) for p in pools)
+        if total == 0:
+            return None
+        k = min(int(uniform() * total), total - 1)
+        for pool in pools:
+            n = len(pool.idle)
+            if k < n:
+                agent = pool.idle[k]
+                del pool.idle[k]
+                return agent
+            k -= n
+        return None  # unreachable
+
+    return choose
+
+
+def agent_chooser(mode: str, uniform: Callable[[], float]) -> Callable[[Sequence[PoolState]], Agent | None]:
+    if mode == "longest_idle":
+        return longest_idle
+    if mode in ("most_skilled", "pool_order"):
+        return first_pool
+    if mode == "random":
+        return random_agent(uniform)
+    raise ValueError(f"unknown agent choice {mode!r}")
+
+
+def pool_preference(
+    mode: str, pools: Sequence[tuple[PoolState, float]], order: Sequence[str]
+) -> list[PoolState]:
+    """Eligible pools (with proficiency) in the order agent choice tries them."""
+    if mode == "most_skilled":
+        return [p for p, _ in sorted(pools, key=lambda pp: (-pp[1], pp[0].index))]
+    if mode == "pool_order":
+        rank = {name: i for i, name in enumerate(order)}
+        return [p for p, _ in sorted(pools, key=lambda pp: (rank.get(pp[0].name, len(rank)), pp[0].index))]
+    return [p for p, _ in pools]
+
+
+def routing_key(order: Sequence[str], priority: int, vip: bool) -> tuple[int, ...]:
+    """Static rank of a ticket class for `routing.order` (smaller goes first)."""
+    key: list[int] = []
+    for item in order:
+        if item == "priority":
+            key.append(priority)
+        elif item == "vip":
+            key.append(0 if vip else 1)
+        elif item == "longest_waiting":
+            break
+    return tuple(key)
+
+
+def build_groups(queues: Sequence[tuple[tuple[int, ...], deque[Any]]]) -> list[list[deque[Any]]]:
+    """Queues grouped by equal routing key, best key first."""
+    by_key: dict[tuple[int, ...], list[deque[Any]]] = {}
+    for key, q in queues:
+        by_key.setdefault(key, []).append(q)
+    return [by_key[k] for k in sorted(by_key)]

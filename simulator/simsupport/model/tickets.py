@@ -1,0 +1,100 @@
+"""Tickets and ticket classes.
+
+A ticket is one attempt by a customer to get help on one channel: a plain record that event
+callbacks move along (waiting -> in service -> done, or abandoned/blocked). It is never a SimPy
+process: a process per customer costs 4x in throughput (see ARCHITECTURE.md, "The hot path").
+
+A ticket class is everything routing needs to know about a ticket and that is the same for
+many tickets: channel, category, language, VIP flag. Classes own the waiting queues, so a free
+agent looks only at the heads of the queues it may serve, never at every waiting ticket.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .agents import Agent, PoolState
+
+# Ticket states (ints compare fastest on the hot path).
+WAITING = 0
+SERVING = 1
+DONE = 2
+ABANDONED = 3
+BLOCKED = 4
+
+OUTCOMES = {SERVING: "answered", DONE: "answered", ABANDONED: "abandoned", BLOCKED: "blocked", WAITING: "waiting"}
+
+
+class Ticket:
+    """One attempt: who, what, when, and how much work it is."""
+
+    __slots__ = ("cls", "arrival", "work", "patience", "state", "agent", "counted", "attempt", "id")
+
+    def __init__(
+        self, cls: TicketClass, arrival: float, work: float, patience: float, counted: bool, attempt: int, id: int
+    ) -> None:
+        self.cls = cls
+        self.arrival = arrival
+        self.work = work  # handle time at proficiency 1.0, seconds
+        self.patience = patience  # seconds the customer will wait (inf: never gives up)
+        self.state = WAITING
+        self.agent: Agent | None = None
+        self.counted = counted  # arrived inside the statistics window
+        self.attempt = attempt  # 0 for a first contact, k for the k-th retry
+        self.id = id
+
+
+class TicketClass:
+    """Tickets that routing cannot tell apart, and the queue they wait in.
+
+    `pools` are the pools that may answer them, in the order agent choice tries them;
+    `scale[pool.index]` turns a ticket's work into that pool's handle time (channel and
+    language factors divided by the pool's proficiency). `fallback_queue` holds those that
+    have waited long enough to accept the fallback language, for `fallback_pools`.
+    """
+
+    __slots__ = (
+        "index",
+        "channel",
+        "category",
+        "language",
+        "vip",
+        "priority",
+        "key",
+        "queue",
+        "pools",
+        "scale",
+        "work",
+        "wrap",
+        "fallback_queue",
+        "fallback_pools",
+        "sla_threshold",
+    )
+
+    def __init__(
+        self,
+        index: int,
+        channel: Any,
+        category: str,
+        language: str,
+        vip: bool,
+        priority: int,
+        key: tuple[int, ...],
+    ) -> None:
+        self.index = index
+        self.channel = channel  # the ChannelState
+        self.category = category
+        self.language = language
+        self.vip = vip
+        self.priority = priority
+        self.key = key  # static routing key: smaller is served first
+        self.queue: deque[Ticket] = deque()
+        self.pools: list[PoolState] = []
+        self.scale: list[float] = []
+        self.work: Any = None  # sampler of work content
+        self.wrap: Any = None  # sampler of wrap-up time, or None
+        self.fallback_queue: deque[Ticket] | None = None
+        self.fallback_pools: list[PoolState] = []
+        self.sla_threshold = float("inf")

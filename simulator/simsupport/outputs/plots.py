@@ -1,0 +1,165 @@
+"""Plots a planner would rather look at than read.
+
+matplotlib's object API (`Figure`) with the Agg canvas: no pyplot global state, safe in worker
+processes; PNGs are written without a timestamp so identical results give identical files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, PercentFormatter
+
+from ..metrics import N_BINS, PER_E, W0, ReplicationResult
+from ..units import format_duration
+from .files import atomic_write
+
+COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
+
+
+def _save(fig: Figure, path: Path) -> Path:
+    FigureCanvasAgg(fig)
+    return atomic_write(path, lambda p: fig.savefig(p, format="png", dpi=110, metadata={"Software": None}))
+
+
+def _duration_axis(ax, axis: str = "x") -> None:
+    fmt = FuncFormatter(lambda v, _: format_duration(v) if v > 0 else "0")
+    (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(fmt)
+
+
+def bin_upper_edges() -> np.ndarray:
+    """Upper edge (seconds) of each wait-histogram bin; bin 0 holds waits of exactly 0."""
+    k = np.arange(N_BINS)
+    return np.where(k == 0, 0.0, W0 * np.exp(k / PER_E))
+
+
+def channel_wait_histograms(results: Sequence[ReplicationResult]) -> dict[str, np.ndarray]:
+    """Answered-wait histogram per channel, summed over replications."""
+    out: dict[str, np.ndarray] = {}
+    for r in results:
+        for i, key in enumerate(r.class_keys):
+            ch = key[0]
+            out[ch] = out.get(ch, np.zeros(N_BINS, dtype=np.int64)) + r.class_hist[i]
+    return out
+
+
+NICE_TICKS = (0, 1, 5, 15, 60, 300, 1800, 2 * 3600, 8 * 3600, 86400, 7 * 86400)
+
+
+def wait_distribution_plot(
+    hists: Mapping[str, np.ndarray],
+    sla: Mapping[str, tuple[float, float] | None],
+    levels: Mapping[str, float | None],
+    path: Path,
+    title: str,
+) -> Path:
+    """Share of answered customers served within t, per channel, with the SLA marked.
+
+    The curve counts answered customers only; the box quotes the channel's service level as
+    reported (its SLA formula may count abandons too), so the two numbers can differ.
+    """
+    chans = [c for c in hists if hists[c].sum() > 0]
+    n = max(1, len(chans))
+    cols = min(3, n)
+    rows = (n + cols - 1) // cols
+    fig = Figure(figsize=(max(4.8 * cols, 6.5), 3.5 * rows), layout="constrained")
+    edges = bin_upper_edges()
+    for i, ch in enumerate(chans):
+        ax = fig.add_subplot(rows, cols, i + 1)
+        h = hists[ch]
+        cdf = np.cumsum(h) / h.sum()
+        last = int(np.nonzero(h)[0].max())
+        upper = max(edges[min(last + 1, N_BINS - 1)], 1.0)
+        t = np.concatenate([[0.0], edges[1 : last + 2]])
+        y = np.concatenate([[cdf[0]], cdf[1 : last + 2]])
+        color = COLORS[i % len(COLORS)]
+        ax.plot(t, y, color=color, lw=2, drawstyle="steps-post")
+        ax.fill_between(t, 0, y, color=color, alpha=0.12, step="post")
+        ax.set_xscale("symlog", linthresh=1.0)
+        ax.set_xlim(0, upper * 1.05)
+        ax.set_xticks([v for v in NICE_TICKS if v <= upper * 1.05])
+        ax.minorticks_off()
+        ax.set_ylim(0, 1.02)
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        _duration_axis(ax)
+        ax.grid(alpha=0.3)
+        ax.set_title(ch, fontsize=11, loc="left", fontweight="bold")
+        ax.set_xlabel("wait until answered")
+        if i % cols == 0:
+            ax.set_ylabel("answered within")
+        s = sla.get(ch)
+        if s is not None:
+            threshold, target = s
+            within = float(np.interp(threshold, t, y)) if threshold < t[-1] else 1.0
+            ax.axvline(threshold, color="0.3", ls="--", lw=1)
+            ax.axhline(target, color="0.3", ls=":", lw=1)
+            level = levels.get(ch)
+            text = f"{within:.0%} of answered within {format_duration(threshold)}"
+            if level is not None and not np.isnan(level):
+                text += f"\nservice level {level:.1%} (target {target:.0%})"
+            ax.plot([threshold], [within], "o", color=color, ms=5)
+            ax.text(
+                0.97, 0.06, text, transform=ax.transAxes, ha="right", va="bottom", fontsize=8.5,
+                bbox=dict(boxstyle="round,pad=0.3", fc="white", ec="0.7"),
+            )
+    fig.suptitle(f"{title}: how long answered customers waited", fontsize=12)
+    return _save(fig, path)
+
+
+def daily_profile_plot(
+    intervals: pd.DataFrame,
+    targets: Mapping[str, float | None],
+    path: Path,
+    title: str,
+    tz_label: str = "UTC",
+) -> Path:
+    """Service level and queue length by time of day, per channel, with bands across replications.
+
+    Each replication's intervals are averaged by time of day first (the days of one run), and
+    the band spans the 10th to 90th percentile of those replication averages around their mean.
+    """
+    df = intervals.copy()
+    df["tod"] = (df["start"].dt.hour * 60 + df["start"].dt.minute) / 60.0
+    chans = list(dict.fromkeys(df["channel"]))
+    fig = Figure(figsize=(11, 2.6 * len(chans) + 0.6), layout="constrained")
+    axes = fig.subplots(len(chans), 2, squeeze=False, sharex=True)
+    for i, ch in enumerate(chans):
+        sub = df[df["channel"] == ch]
+        # service level weighted properly: sum counts per replication and time of day
+        per_rep = sub.groupby(["replication", "tod"]).agg(
+            sl=("service_level", "mean"), queue=("mean_queue", "mean")
+        )
+        color = COLORS[i % len(COLORS)]
+        for j, (col, label) in enumerate((("sl", "service level"), ("queue", "waiting (mean)"))):
+            ax = axes[i][j]
+            wide = per_rep[col].unstack("replication")
+            x = wide.index.to_numpy()
+            mean = wide.mean(axis=1).to_numpy()
+            lo = wide.quantile(0.1, axis=1).to_numpy()
+            hi = wide.quantile(0.9, axis=1).to_numpy()
+            ax.fill_between(x, lo, hi, color=color, alpha=0.2, step="post", lw=0)
+            ax.plot(x, mean, color=color, lw=1.8, drawstyle="steps-post")
+            ax.grid(alpha=0.3)
+            ax.set_xlim(0, 24)
+            ax.set_xticks(range(0, 25, 3))
+            if j == 0:
+                ax.set_ylim(0, 1.02)
+                ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+                target = targets.get(ch)
+                if target is not None:
+                    ax.axhline(target, color="0.25", ls="--", lw=1)
+                    ax.text(0.2, target, f" target {target:.0%}", va="bottom", fontsize=8, color="0.25")
+                ax.set_ylabel(ch, fontsize=11, fontweight="bold")
+            else:
+                ax.set_ylim(bottom=0)
+            if i == 0:
+                ax.set_title(label, fontsize=11)
+            if i == len(chans) - 1:
+                ax.set_xlabel(f"time of day ({tz_label})")
+    fig.suptitle(f"{title}: over the day (line: mean; band: 10-90% of replications)", fontsize=12)
+    return _save(fig, path)

@@ -1,0 +1,47 @@
+"""Everything `simsupport run` writes for one scenario, each file atomically."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..config.schema import Scenario
+from ..metrics import ReplicationResult
+from .files import write_json, write_table
+from .plots import channel_wait_histograms, daily_profile_plot, wait_distribution_plot
+from .summary import summary_document
+from .tables import interval_frame, ticket_frame
+
+
+def write_run(
+    scenario: Scenario,
+    results: Sequence[ReplicationResult],
+    out: Path,
+    *,
+    plots: bool = True,
+    tickets: bool = False,
+) -> tuple[dict, list[Path]]:
+    """Write summary.json, interval tables, optional tickets and plots; return the summary."""
+    written: list[Path] = []
+    doc = summary_document(scenario, results)
+    written.append(write_json(out / "summary.json", doc))
+    intervals = interval_frame(results, scenario.start)
+    written.append(write_table(out / "intervals.parquet", intervals))
+    written.append(write_table(out / "intervals.csv", intervals))
+    if tickets:
+        written.append(write_table(out / "tickets.parquet", ticket_frame(results)))
+    if plots:
+        sla = {
+            name: (ch.sla.threshold, ch.sla.target) if ch.sla is not None else None
+            for name, ch in scenario.channels.items()
+        }
+        levels = {name: block["service_level"]["mean"] for name, block in doc["by_channel"].items()}
+        written.append(
+            wait_distribution_plot(
+                channel_wait_histograms(results), sla, levels, out / "wait_distribution.png", scenario.name
+            )
+        )
+        targets = {name: (s[1] if s else None) for name, s in sla.items()}
+        tz = scenario.start.tzname() or "UTC"
+        written.append(daily_profile_plot(intervals, targets, out / "daily_profile.png", scenario.name, tz))
+    return doc, written
