@@ -166,9 +166,19 @@ class Collector:
         self._count_offered(t)
         self.counters[t.cls.index, C["blocked"]] += 1
 
-    def still_waiting(self, t: Any) -> None:
-        """A counted ticket still in the queue when the run stopped."""
+    def still_waiting(self, t: Any, waited: float) -> None:
+        """A counted ticket still in the queue when the run stopped (the drain hit its limit).
+
+        It has waited `waited` so far: past the SLA threshold it is a certain breach and
+        counts in the service level's denominator; below it, its outcome is unknown and it
+        is left out.
+        """
         self._count_offered(t)
+        i = t.cls.index
+        if self.sl_code[i] >= 0 and waited > self.sl_T[i]:
+            self.counters[i, C["sl_den"]] += 1
+            k = int(t.arrival / self.interval) - self.k0
+            self.iv["sl_den"][t.cls.channel.index, k] += 1
 
     def _count_offered(self, t: Any) -> None:
         i = t.cls.index

@@ -219,9 +219,8 @@ def _mean_work(s: Scenario, cat_name: str, cat: Category, channel: str) -> float
     for lang, lshare in s.customers.languages.items():
         dist, factor = handle_time_spec(cat, channel, lang)
         total += lshare * dist.expected() * factor
-    wrap = cat.wrap_up
-    if wrap is not None:
-        total += wrap if isinstance(wrap, float) else wrap.expected()
+    if cat.wrap_up is not None:
+        total += cat.wrap_up.expected()
     return total
 
 

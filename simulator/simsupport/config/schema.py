@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 from ..units import Duration, PositiveDuration, Probability, Rate, Share
-from .distributions import Distribution
+from .distributions import Deterministic, Distribution, Exponential
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=64)]
@@ -96,6 +96,12 @@ class Retry(Frozen):
     channel: Name | None = None
     max_retries: Annotated[int, Field(ge=1)] | None = None
 
+    @field_validator("after")
+    @classmethod
+    def _as_distribution(cls, v: Distribution | float) -> Distribution:
+        # a plain duration is the mean of an exponential delay (validated already)
+        return Exponential.model_construct(dist="exponential", mean=v) if isinstance(v, float) else v
+
     @field_validator("prob")
     @classmethod
     def _below_one(cls, v: float) -> float:
@@ -142,9 +148,13 @@ class Category(Frozen):
     by_language: dict[Name, Annotated[float, Field(gt=0)] | Distribution] = {}
     wrap_up: Distribution | Duration | None = None
 
-    @property
-    def skill_name(self) -> str | None:
-        return self.skill
+    @field_validator("wrap_up")
+    @classmethod
+    def _wrap_distribution(cls, v: Distribution | float | None) -> Distribution | None:
+        # a plain duration is a fixed wrap-up time
+        if isinstance(v, float):
+            return Deterministic.model_construct(dist="deterministic", value=v) if v > 0 else None
+        return v
 
 
 class Customers(Frozen):

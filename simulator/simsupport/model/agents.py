@@ -88,10 +88,11 @@ def shift_specs(pool: Pool) -> list[Shift] | None:
         return None
     if pool.shifts == "follow_the_sun":
         n = pool.agents or 0
+        # already-validated values: construct without re-parsing units
         return [
-            Shift(start=0.0, end=8 * 3600.0, agents=n, name="apac"),
-            Shift(start=8 * 3600.0, end=16 * 3600.0, agents=n, name="emea"),
-            Shift(start=16 * 3600.0, end=DAY, agents=n, name="americas"),
+            Shift.model_construct(start=0.0, end=8 * 3600.0, agents=n, days="all", timezone=None, name="apac"),
+            Shift.model_construct(start=8 * 3600.0, end=16 * 3600.0, agents=n, days="all", timezone=None, name="emea"),
+            Shift.model_construct(start=16 * 3600.0, end=DAY, agents=n, days="all", timezone=None, name="americas"),
         ]
     return list(pool.shifts)
 

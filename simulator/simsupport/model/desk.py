@@ -29,7 +29,6 @@ import simpy
 from simpy.events import Timeout
 
 from ..config.checks import channel_mix, handle_time_spec, pool_serves
-from ..config.distributions import Deterministic, Exponential
 from ..config.schema import Scenario
 from ..metrics import SL_CODES, SL_NONE, Collector, ReplicationResult
 from ..rng import Streams
@@ -40,7 +39,7 @@ from .sampling import exponential_sampler, make_sampler, uniform_sampler
 from .tickets import ABANDONED, BLOCKED, DONE, SERVING, WAITING, Ticket, TicketClass
 
 INF = math.inf
-DRAIN_LIMIT = 30 * 86400.0  # stop draining this long after the horizon, whatever is left
+MIN_DRAIN = 86400.0  # drain at least a day (backlog SLAs are measured in hours)
 
 
 class ChannelState:
@@ -164,8 +163,7 @@ class Desk:
             ch.retry_prob = r.prob
             ch.max_retries = r.max_retries or 1 << 30
             ch.retry_u = uniform_sampler(self.streams(f"retry/{ch.name}"))
-            after = Exponential(dist="exponential", mean=r.after) if isinstance(r.after, float) else r.after
-            ch.retry_delay = make_sampler(after, self.streams(f"retry_delay/{ch.name}"))
+            ch.retry_delay = make_sampler(r.after, self.streams(f"retry_delay/{ch.name}"))
             ch.retry_to = target
             ch.retry_patience = (
                 None
@@ -207,9 +205,7 @@ class Desk:
                         c.work = work_samplers[stream]
                         if cat.wrap_up is not None:
                             if cat_name not in wrap_samplers:
-                                wrap = cat.wrap_up
-                                spec = Deterministic(dist="deterministic", value=wrap) if isinstance(wrap, float) else wrap
-                                wrap_samplers[cat_name] = make_sampler(spec, self.streams(f"wrapup/{cat_name}"))
+                                wrap_samplers[cat_name] = make_sampler(cat.wrap_up, self.streams(f"wrapup/{cat_name}"))
                             c.wrap = wrap_samplers[cat_name]
                         eligible = []
                         c.scale = [0.0] * len(self.pools)
@@ -474,7 +470,8 @@ class Desk:
             self.stop.succeed()
         else:
             self.draining = True
-            yield env.timeout(DRAIN_LIMIT)
+            # an overloaded desk may never empty its queues: stop after max(horizon, a day)
+            yield env.timeout(max(self.s.horizon, MIN_DRAIN))
             if not self.stop.triggered:
                 self.stop.succeed()
 
@@ -502,7 +499,7 @@ class Desk:
             for q in (c.queue, c.fallback_queue or ()):
                 for t in q:
                     if t.state == WAITING and t.counted and q is c.queue:
-                        sink.still_waiting(t)
+                        sink.still_waiting(t, self.env.now - t.arrival)
         sink.finish()
         first, last = self.snapshots[0], self.snapshots[-1]
         window = last[0] - first[0]
