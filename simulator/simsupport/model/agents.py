@@ -52,7 +52,7 @@ class PoolState:
         self.name = spec.name
         self.tier = spec.tier
         self.idle: deque[Agent] = deque()
-        self.groups: list[list[deque[Any]]] = []  # queues this pool serves, by routing rank
+        self.groups: list[dict[int, deque[Any]]] = []  # non-empty queues it serves, by routing rank
         self.busy = 0
         self.duty = 0
         # Time integrals kept as (sum of leave times - sum of join times): one addition per

@@ -34,7 +34,7 @@ from ..metrics import SL_CODES, SL_NONE, Collector, ReplicationResult
 from ..rng import Streams
 from .agents import Agent, PoolState, ShiftBlock, shift_blocks, shift_specs
 from .arrivals import make_rate
-from .routing import agent_chooser, build_groups, next_ticket, pool_preference, routing_key
+from .routing import agent_chooser, build_groups, enqueue, next_ticket, pool_preference, routing_key
 from .sampling import exponential_sampler, make_sampler, uniform_sampler
 from .tickets import ABANDONED, BLOCKED, DONE, SERVING, WAITING, Ticket, TicketClass
 
@@ -184,7 +184,8 @@ class Desk:
         self.class_by_key: dict[tuple[str, str, str, bool], TicketClass] = {}
         work_samplers: dict[str, Any] = {}
         wrap_samplers: dict[str, Any] = {}
-        pool_queues: list[list[tuple[tuple[int, ...], deque[Ticket]]]] = [[] for _ in self.pools]
+        pool_queues: list[list[tuple[tuple[int, ...], int]]] = [[] for _ in self.pools]
+        n_queues = 0
         for ch in self.channels:
             mix = channel_mix(s, s.channels[ch.name])
             for cat_name, cat in s.categories.items():
@@ -192,6 +193,8 @@ class Desk:
                     for vip, vshare in vips:
                         key = routing_key(order, cat.priority, vip)
                         c = TicketClass(len(self.classes), ch, cat_name, lang, vip, cat.priority, key)
+                        c.qid = n_queues
+                        n_queues += 1
                         c.sla_threshold = ch.sla_T
                         dist, factor = handle_time_spec(cat, ch.name, lang)
                         if dist is cat.handle_time:
@@ -214,7 +217,7 @@ class Desk:
                             if prof is not None:
                                 eligible.append((ps, prof))
                                 c.scale[ps.index] = factor / prof
-                                pool_queues[ps.index].append((key, c.queue))
+                                pool_queues[ps.index].append((key, c.qid))
                         c.pools = pool_preference(mode, eligible, pool_order)
                         if fallback is not None and lang != fallback.to:
                             extra = []
@@ -227,9 +230,11 @@ class Desk:
                                     c.scale[ps.index] = factor / prof
                             if extra:
                                 c.fallback_queue = deque()
+                                c.fallback_qid = n_queues
+                                n_queues += 1
                                 c.fallback_pools = pool_preference(mode, extra, pool_order)
                                 for ps, _ in extra:
-                                    pool_queues[ps.index].append((key, c.fallback_queue))
+                                    pool_queues[ps.index].append((key, c.fallback_qid))
                         self.classes.append(c)
                         self.class_by_key[(ch.name, cat_name, lang, vip)] = c
                         p = mix.get(cat_name, 0.0) * lshare * vshare
@@ -243,8 +248,9 @@ class Desk:
                 ch.cum[i] = acc
             if ch.cum:
                 ch.cum[-1] = 1.0
+        groups, self.listeners = build_groups(pool_queues, n_queues)
         for ps in self.pools:
-            ps.groups = build_groups(pool_queues[ps.index])
+            ps.groups = groups[ps.index]
 
     # -- the hot path ---------------------------------------------------------------------
     def _arrive(self, ev: simpy.Event) -> None:
@@ -280,7 +286,7 @@ class Desk:
         if ch.max_waiting is not None and ch.waiting >= ch.max_waiting:
             self._block(t)
             return
-        cls.queue.append(t)
+        enqueue(t, cls.queue, cls.qid, self.listeners)
         ch.q_sum -= now
         ch.waiting += 1
         if t.counted:
@@ -389,7 +395,7 @@ class Desk:
             self._dequeue(t, now)
             self._start(t, agent, now, now - t.arrival)
         else:
-            cls.fallback_queue.append(t)  # type: ignore[union-attr]
+            enqueue(t, cls.fallback_queue, cls.fallback_qid, self.listeners)  # type: ignore[arg-type]
 
     # -- agents and shifts ----------------------------------------------------------------
     def _go_on(self, pool: PoolState, n: int, now: float) -> list[Agent]:

@@ -19,11 +19,21 @@ from .tickets import WAITING, Ticket
 
 
 def next_ticket(pool: PoolState) -> Ticket | None:
-    """The waiting ticket a free agent of `pool` takes, removed from its queue; or None."""
-    for group in pool.groups:
+    """The waiting ticket a free agent of `pool` takes, removed from its queue; or None.
+
+    Each group is a dict of the non-empty queues among those the pool serves at that rank
+    (queue id -> deque, insertion-ordered so runs are deterministic). A queue joins every
+    group that lists it when a ticket enters it empty (`enqueue`); a group drops it when it
+    finds it empty. So the scan costs the number of queues with someone in them, not the
+    number of queues the pool could serve.
+    """
+    for active in pool.groups:
+        if not active:
+            continue
         best: deque[Ticket] | None = None
         best_arrival = math.inf
-        for q in group:
+        empty = None
+        for qid, q in active.items():
             while q:
                 head = q[0]
                 if head.state == WAITING:
@@ -32,9 +42,25 @@ def next_ticket(pool: PoolState) -> Ticket | None:
                         best = q
                     break
                 q.popleft()
+            else:
+                if empty is None:
+                    empty = [qid]
+                else:
+                    empty.append(qid)
+        if empty is not None:
+            for qid in empty:
+                del active[qid]
         if best is not None:
             return best.popleft()
     return None
+
+
+def enqueue(t: Ticket, q: deque[Ticket], qid: int, listeners: list[list[dict[int, deque[Ticket]]]]) -> None:
+    """Put a ticket at the back of its queue; an empty queue becomes visible to its pools."""
+    if not q:
+        for active in listeners[qid]:
+            active[qid] = q
+    q.append(t)
 
 
 def longest_idle(pools: Sequence[PoolState]) -> Agent | None:
@@ -115,9 +141,17 @@ def routing_key(order: Sequence[str], priority: int, vip: bool) -> tuple[int, ..
     return tuple(key)
 
 
-def build_groups(queues: Sequence[tuple[tuple[int, ...], deque[Any]]]) -> list[list[deque[Any]]]:
-    """Queues grouped by equal routing key, best key first."""
-    by_key: dict[tuple[int, ...], list[deque[Any]]] = {}
-    for key, q in queues:
-        by_key.setdefault(key, []).append(q)
-    return [by_key[k] for k in sorted(by_key)]
+def build_groups(
+    pool_queues: Sequence[Sequence[tuple[tuple[int, ...], int]]], n_queues: int
+) -> tuple[list[list[dict[int, deque[Any]]]], list[list[dict[int, deque[Any]]]]]:
+    """Per pool, its groups (one active-queue dict per routing key, best key first); per
+    queue id, the dicts it must join when it stops being empty."""
+    groups: list[list[dict[int, deque[Any]]]] = []
+    listeners: list[list[dict[int, deque[Any]]]] = [[] for _ in range(n_queues)]
+    for queues in pool_queues:
+        by_key: dict[tuple[int, ...], dict[int, deque[Any]]] = {}
+        for key, qid in queues:
+            active = by_key.setdefault(key, {})
+            listeners[qid].append(active)
+        groups.append([by_key[k] for k in sorted(by_key)])
+    return groups, listeners

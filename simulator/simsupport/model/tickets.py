@@ -64,11 +64,13 @@ class TicketClass:
         "priority",
         "key",
         "queue",
+        "qid",
         "pools",
         "scale",
         "work",
         "wrap",
         "fallback_queue",
+        "fallback_qid",
         "fallback_pools",
         "sla_threshold",
     )
@@ -91,10 +93,12 @@ class TicketClass:
         self.priority = priority
         self.key = key  # static routing key: smaller is served first
         self.queue: deque[Ticket] = deque()
+        self.qid = -1  # id of `queue` in the desk's routing index
         self.pools: list[PoolState] = []
         self.scale: list[float] = []
         self.work: Any = None  # sampler of work content
         self.wrap: Any = None  # sampler of wrap-up time, or None
         self.fallback_queue: deque[Ticket] | None = None
+        self.fallback_qid = -1
         self.fallback_pools: list[PoolState] = []
         self.sla_threshold = float("inf")

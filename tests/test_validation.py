@@ -1,0 +1,359 @@
+"""The simulator against exact queueing theory.
+
+Reference values come from tests/data/reference-cases.yaml (time unit: minutes), computed
+independently of simsupport. For every case and every checked metric the quick tier's
+replications are run and the gate of the file's `check_rule` is applied:
+
+    |mean over replications - exact| <= tolerance_abs  (of the tier; ~5 standard errors)
+
+Whether the exact value lies inside the t-based 95% CI is *reported*, not asserted (the file
+documents 84-98% coverage at 10 replications): each test records `exact_in_ci95`, `mean`,
+`ci95` and `exact` with `record_property` (they land in --junitxml output) and prints one
+`CI-REPORT` line (visible with `-rA` or `-s`).
+
+SLA metrics: the channel SLA carries one threshold and one formula, but neither changes the
+simulation (same seed, same sample path), so a case is run once per (threshold, formula) it
+needs:
+  p_served_within_T -> service_level, formula answered_and_abandoned, answer_within T;
+  p_wait_le_T       -> service_level, formula offered, answer_within T.
+For the Erlang C cases nobody abandons, so the two formulas count the same tickets
+(answered within T over answered) and P(W <= T) = P(served and W <= T) exactly; there the
+answered_and_abandoned run is reused (asserting that the reference values agree), and the
+second run is made only where abandonment makes the formulas differ (the Erlang A cases). The
+second run is also checked to reproduce every non-SLA metric bit for bit.
+
+Other checks: Erlang B (channel `lines: n`, and `max_waiting: 0`), M/M/n/K against a
+birth-death chain, Little's law, and mean_queue against ErlangC.mean_queue.
+
+The `full` tier of every case is marked `validation` (skipped by default; `pytest -m validation`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+
+from helpers_sim import build, ci, mmn_dict
+from simsupport.analytic import erlang_b, erlang_c_metrics
+from simsupport.experiment.replications import run_replications
+from simsupport.experiment.statistics import aggregate
+from simsupport.metrics import summarize
+
+REFERENCE = Path(__file__).parent / "data" / "reference-cases.yaml"
+DOC: dict[str, Any] = yaml.safe_load(REFERENCE.read_text(encoding="utf-8"))
+CASES: list[dict[str, Any]] = DOC["cases"]
+CASE_BY_ID = {c["id"]: c for c in CASES}
+WORKERS = 2
+SECONDS = 60.0  # the reference's time unit is the minute
+
+_SL = re.compile(r"^(p_served_within|p_wait_le)_([0-9.]+)$")
+_CLASS = re.compile(r"^class([0-9]+)_(mean_wait|p_wait)$")
+# metric of the reference -> (summarize metric, divisor to minutes)
+_PLAIN = {
+    "p_wait": ("p_wait", 1.0),
+    "p_abandon": ("abandon_rate", 1.0),
+    "mean_wait": ("mean_wait_s", SECONDS),
+    "mean_wait_served": ("asa_s", SECONDS),
+    "mean_wait_abandoned": ("mean_wait_abandoned_s", SECONDS),
+    "occupancy": ("occupancy", 1.0),
+}
+SLA_FORMULA = {"p_served_within": "answered_and_abandoned", "p_wait_le": "offered"}
+
+
+# ---------------------------------------------------------------------------------- running
+
+
+def case_scenario_dict(case: dict[str, Any], tier: str, sla_T: float | None, formula: str) -> dict[str, Any]:
+    """The simsupport scenario of a reference case (minutes -> unit strings)."""
+    inp = case["inputs"]
+    sim = case["simulation"]
+    run = sim[tier]
+    seed = 1000 + CASES.index(case)
+    common = dict(
+        agents=inp["agents"],
+        mean_handle=inp["mean_handle_time"],
+        horizon=run["horizon"],
+        warmup=sim["warmup"],
+        seed=seed,
+        replications=run["replications"],
+        sla_T=sla_T,
+        formula=formula,
+        name=case["id"].replace("_", "-"),
+    )
+    if case["model"] == "priority_np":
+        classes = inp["classes"]
+        assert {c["mean_handle_time"] for c in classes} == {inp["mean_handle_time"]}
+        total = sum(c["arrival_rate"] for c in classes)
+        cats = [(c["name"], c["arrival_rate"] / total, c["priority"]) for c in classes]
+        return mmn_dict(rate=total, classes=cats, **common)
+    patience = inp["mean_patience"] if case["model"] == "erlang_a" else None
+    return mmn_dict(rate=inp["arrival_rate"], patience=patience, **common)
+
+
+def default_threshold(case: dict[str, Any]) -> float | None:
+    ts = case["inputs"].get("sl_thresholds")
+    return ts[0] if ts else None
+
+
+@lru_cache(maxsize=None)
+def run_case(case_id: str, tier: str, sla_T: float | None, formula: str) -> tuple[dict, list[dict]]:
+    """(aggregate, per-replication summaries) of a case; cached across tests of this module."""
+    case = CASE_BY_ID[case_id]
+    scenario = build(case_scenario_dict(case, tier, sla_T, formula))
+    n = case["simulation"][tier]["replications"]
+    results = run_replications(scenario, n, workers=WORKERS)
+    assert [r.replication for r in results] == list(range(n))
+    summaries = [summarize(r) for r in results]
+    return aggregate(summaries), summaries
+
+
+def sla_route(case: dict[str, Any], kind: str, T: float) -> tuple[float, str]:
+    """(threshold, formula) of the run that measures p_served_within_T / p_wait_le_T."""
+    if kind == "p_wait_le" and case["model"] != "erlang_a":
+        # nobody abandons: P(W <= T) = P(served, W <= T), and both SLA formulas count the same
+        # tickets; reuse the answered_and_abandoned run (the references must agree exactly).
+        ex = case["exact"]
+        assert ex[f"p_wait_le_{_fmt(T)}"] == ex[f"p_served_within_{_fmt(T)}"]
+        assert case["exact"]["p_abandon"] == 0.0
+        return T, "answered_and_abandoned"
+    return T, SLA_FORMULA[kind]
+
+
+def _fmt(T: float) -> str:
+    return f"{T:g}"  # 2.0 -> "2", 0.5 -> "0.5": the reference's metric suffixes
+
+
+def measured(case: dict[str, Any], metric: str, tier: str) -> tuple[float, float]:
+    """(mean, 95% half-width) over replications of a reference metric, in minutes."""
+    T0 = default_threshold(case)
+    if m := _SL.match(metric):
+        kind, T = m.group(1), float(m.group(2))
+        agg, _ = run_case(case["id"], tier, *sla_route(case, kind, T))
+        v = agg["overall"]["all"]["service_level"]
+        return v["mean"], v["ci95"]
+    agg, _ = run_case(case["id"], tier, T0, "answered_and_abandoned")
+    if m := _CLASS.match(metric):
+        key, what = m.group(1), m.group(2)
+        name, div = ("mean_wait_s", SECONDS) if what == "mean_wait" else ("p_wait", 1.0)
+        v = agg["by_priority"][key][name]
+        return v["mean"] / div, v["ci95"] / div
+    name, div = _PLAIN[metric]
+    v = agg["overall"]["all"][name]
+    return v["mean"] / div, v["ci95"] / div
+
+
+def check(case: dict[str, Any], metric: str, tier: str, record_property: Any) -> None:
+    exact = case["exact"][metric]
+    tol = case["simulation"][tier]["tolerance_abs"][metric]
+    mean, half = measured(case, metric, tier)
+    inside = bool(abs(mean - exact) <= half)
+    # report, not gate: CI coverage of the exact value
+    for key, value in (("mean", mean), ("ci95", half), ("exact", exact), ("tolerance", tol), ("exact_in_ci95", inside)):
+        record_property(key, value)
+    print(
+        f"CI-REPORT {case['id']} {tier} {metric}: mean={mean:.6g} ci95={half:.3g} exact={exact:.6g} "
+        f"diff={mean - exact:+.3g} tol={tol:g} exact_in_ci95={inside}"
+    )
+    assert math.isfinite(mean), f"{metric} is undefined in the simulation"
+    assert abs(mean - exact) <= tol, (
+        f"{case['id']} ({tier}): {metric} = {mean:.6g} +- {half:.3g} over replications, exact {exact:.6g}; "
+        f"|diff| = {abs(mean - exact):.3g} > tolerance {tol:g}"
+    )
+
+
+def _params(tier: str) -> list[Any]:
+    out = []
+    for case in CASES:
+        for metric in case["checked_metrics"]:
+            marks = [pytest.mark.validation] if tier == "full" else []
+            out.append(pytest.param(case["id"], metric, id=f"{case['id']}-{metric}", marks=marks))
+    return out
+
+
+# ---------------------------------------------------------------------------- the gate
+
+
+@pytest.mark.parametrize(("case_id", "metric"), _params("quick"))
+def test_reference_case_quick(case_id: str, metric: str, record_property: Any) -> None:
+    check(CASE_BY_ID[case_id], metric, "quick", record_property)
+
+
+@pytest.mark.parametrize(("case_id", "metric"), _params("full"))
+def test_reference_case_full(case_id: str, metric: str, record_property: Any) -> None:
+    check(CASE_BY_ID[case_id], metric, "full", record_property)
+
+
+def test_every_checked_metric_is_mapped() -> None:
+    for case in CASES:
+        for metric in case["checked_metrics"]:
+            assert metric in _PLAIN or _SL.match(metric) or _CLASS.match(metric), (case["id"], metric)
+            assert metric in case["simulation"]["quick"]["tolerance_abs"], (case["id"], metric)
+            assert metric in case["exact"], (case["id"], metric)
+            if m := _SL.match(metric):
+                assert float(m.group(2)) in case["inputs"]["sl_thresholds"]
+
+
+@pytest.mark.parametrize("case_id", [c["id"] for c in CASES if c["model"] == "erlang_a"])
+def test_sla_formula_does_not_change_the_sample_path(case_id: str) -> None:
+    """The p_wait_le run (formula offered) must reproduce every other metric exactly."""
+    case = CASE_BY_ID[case_id]
+    T = default_threshold(case)
+    _, a = run_case(case_id, "quick", T, "answered_and_abandoned")
+    _, b = run_case(case_id, "quick", T, "offered")
+    sla = {"service_level", "sla_breach_rate"}
+    for sa, sb in zip(a, b):
+        x, y = sa["overall"]["all"], sb["overall"]["all"]
+        assert {k: v for k, v in x.items() if k not in sla} == {k: v for k, v in y.items() if k not in sla}
+    # ...and the formulas differ where customers abandon within T
+    assert all(sb["overall"]["all"]["service_level"] > sa["overall"]["all"]["service_level"] for sa, sb in zip(a, b))
+
+
+@pytest.mark.parametrize("case_id", [c["id"] for c in CASES])
+def test_replication_spread_matches_reference(case_id: str) -> None:
+    """The observed CI half-widths are of the size the reference expects.
+
+    A gross check that replications are independent and the run length is what the tier says
+    (identical replications would give a zero half-width; a much shorter window a wide one).
+    With 10 replications s/sigma lies within [0.26, 1.97] with probability 1 - 1e-4 for normal
+    data (chi-square, 9 df); factor 4 either way leaves room for the right skew of waits in
+    heavy traffic.
+    """
+    case = CASE_BY_ID[case_id]
+    expected = case["simulation"]["quick"]["expected_ci95_halfwidth"]
+    bad = []
+    for metric, want in expected.items():
+        _, half = measured(case, metric, "quick")
+        if not (want / 4 <= half <= want * 4):
+            bad.append(f"{metric}: ci95 {half:.3g}, reference expects {want:.3g}")
+    assert not bad, "\n".join(bad)
+
+
+# --------------------------------------------------------------------------- mean queue
+
+
+@pytest.mark.parametrize("case_id", [c["id"] for c in CASES if c["model"] == "erlang_c"])
+def test_mean_queue_against_erlang_c(case_id: str) -> None:
+    """Time-average queue length vs ErlangC.mean_queue = lambda * E[W].
+
+    Tolerance: Lq = lambda W exactly, so the reference's mean_wait tolerance carries over as
+    lambda * tol(mean_wait); or 2.5 x the replications' 95% half-width (~5 sigma), whichever is
+    larger (the reference's own rule).
+    """
+    case = CASE_BY_ID[case_id]
+    inp = case["inputs"]
+    model = erlang_c_metrics(inp["agents"], inp["arrival_rate"], inp["mean_handle_time"])
+    assert model.mean_queue == pytest.approx(case["exact"]["mean_queue"], rel=1e-9)
+    agg, _ = run_case(case_id, "quick", default_threshold(case), "answered_and_abandoned")
+    v = agg["overall"]["all"]["mean_queue"]
+    by_ch = agg["by_channel"]["phone"]["mean_queue"]
+    assert by_ch == v  # one channel: overall and channel scopes agree
+    tol = max(inp["arrival_rate"] * case["simulation"]["quick"]["tolerance_abs"]["mean_wait"], 2.5 * v["ci95"])
+    assert abs(v["mean"] - model.mean_queue) <= tol, (v, model.mean_queue, tol)
+
+
+# ------------------------------------------------------------------------------ Erlang B
+
+
+ERLANG_B = dict(agents=10, rate=1.6, mean_handle=5.0, horizon=50000.0, warmup=200.0, sla_T=None)
+
+
+def _loss_runs(**channel: Any) -> list[dict]:
+    data = mmn_dict(seed=31, **ERLANG_B, **channel)
+    results = run_replications(build(data), 10, workers=WORKERS)
+    for r in results:  # conservation holds in every replication
+        s = summarize(r)["overall"]["all"]
+        assert s["offered"] == s["answered"] + s["abandoned"] + s["blocked"] + r.in_queue_end
+        assert s["offered"] == r.arrivals_counted
+    return [summarize(r) for r in results]
+
+
+def _check_loss(summaries: list[dict], p_block: float, carried_per_agent: float) -> None:
+    blocks = [s["overall"]["all"]["block_rate"] for s in summaries]
+    occ = [s["overall"]["all"]["occupancy"] for s in summaries]
+    m, h = ci(blocks)
+    assert 0 < h < 0.01, f"block_rate CI half-width {h} is degenerate or too wide to test anything"
+    assert abs(m - p_block) <= 2.5 * h, f"block_rate {m:.5f} +- {h:.5f}, exact {p_block:.5f}"
+    mo, ho = ci(occ)
+    assert abs(mo - carried_per_agent) <= 2.5 * ho, f"occupancy {mo:.5f} +- {ho:.5f}, exact {carried_per_agent:.5f}"
+
+
+@pytest.mark.parametrize(
+    "channel", [{"lines": 10}, {"max_waiting": 0}], ids=["lines=n", "max_waiting=0"]
+)
+def test_erlang_b(channel: dict[str, int]) -> None:
+    """M/M/n/n: blocking = Erlang B; tolerance 2.5 x the replications' 95% half-width (~5 sigma)."""
+    n, a = ERLANG_B["agents"], ERLANG_B["rate"] * ERLANG_B["mean_handle"]
+    summaries = _loss_runs(**channel)
+    b = erlang_b(n, a)
+    _check_loss(summaries, b, a * (1 - b) / n)
+    for s in summaries:  # a loss system: nobody waits
+        assert s["overall"]["all"]["p_wait"] == 0.0
+        assert s["overall"]["all"]["mean_wait_s"] == 0.0
+        assert s["overall"]["all"]["blocked"] > 0
+
+
+def _mmnk_block(n: int, K: int, a: float) -> float:
+    """P(K in system) of M/M/n/K from the birth-death chain (PASTA: the blocking probability)."""
+    w = [1.0]
+    for k in range(1, K + 1):
+        w.append(w[-1] * a / min(k, n))
+    return w[-1] / sum(w)
+
+
+@pytest.mark.parametrize("channel", [{"lines": 13}, {"max_waiting": 3}], ids=["lines=n+3", "max_waiting=3"])
+def test_finite_waiting_room_mmnk(channel: dict[str, int]) -> None:
+    """M/M/10/13: `lines: 13` and `max_waiting: 3` are the same queue; blocking from the chain."""
+    n, a = ERLANG_B["agents"], ERLANG_B["rate"] * ERLANG_B["mean_handle"]
+    K = n + 3
+    p = _mmnk_block(n, K, a)
+    w = [1.0]
+    for k in range(1, K + 1):
+        w.append(w[-1] * a / min(k, n))
+    pi = np.array(w) / sum(w)
+    busy = float(sum(min(k, n) * pi[k] for k in range(K + 1)))
+    summaries = _loss_runs(**channel)
+    _check_loss(summaries, p, busy / n)
+
+
+# ---------------------------------------------------------------------------- Little's law
+
+
+def test_littles_law_per_channel() -> None:
+    """mean_queue = admitted rate x mean wait, per channel and overall, with abandonment and blocking.
+
+    Per replication the difference d = Lq - lambda_adm * W is computed (both from the same
+    sample path, so it is tiny) and the gate is |mean d| <= 2.5 x its 95% half-width. Both
+    boundary effects (tickets waiting at the start of the window but not counted; counted tickets
+    still waiting at its end) have the same stationary expectation, so d is unbiased.
+    """
+    data = mmn_dict(agents=8, rate=1.8, mean_handle=4.0, patience=3.0, horizon=20000.0, warmup=200.0, seed=77)
+    data["channels"]["phone"]["max_waiting"] = 6
+    data["channels"]["chat"] = {"rate": "0.5/min", "patience": "none"}
+    data["pools"] = [
+        {"name": "phones", "agents": 8, "channels": ["phone"]},
+        {"name": "chats", "agents": 3, "channels": ["chat"]},
+    ]
+    results = run_replications(build(data), 10, workers=WORKERS)
+    diffs: dict[str, list[float]] = {"phone": [], "chat": [], "all": []}
+    levels: dict[str, list[float]] = {k: [] for k in diffs}
+    for r in results:
+        s = summarize(r)
+        scopes = {"all": s["overall"]["all"], **{ch: s["by_channel"][ch] for ch in ("phone", "chat")}}
+        for key, v in scopes.items():
+            admitted_rate = (v["offered"] - v["blocked"]) / r.window
+            diffs[key].append(v["mean_queue"] - admitted_rate * v["mean_wait_s"])
+            levels[key].append(v["mean_queue"])
+        assert s["by_channel"]["phone"]["blocked"] > 0 and s["by_channel"]["phone"]["abandoned"] > 0
+    for key in diffs:
+        m, h = ci(diffs[key])
+        level, _ = ci(levels[key])
+        assert level > 0.1, f"{key}: queue too short to test Little's law"
+        assert h < 0.02 * level, f"{key}: the paired difference is noisy ({h} vs level {level})"
+        assert abs(m) <= 2.5 * h, f"{key}: Lq - lambda W = {m:.4g} +- {h:.3g} (Lq = {level:.4g})"
