@@ -51,6 +51,12 @@ def _num(v: float | None) -> str:
     return f"{v:,.0f}"
 
 
+def _plural(n: int, word: str) -> str:
+    if n == 1:
+        return f"1 {word}"
+    return f"{n} {word[:-1] + 'ies' if word.endswith('y') else word + 's'}"
+
+
 def _mean(block: dict, metric: str) -> float:
     m = block.get(metric)
     return math.nan if m is None or m["mean"] is None else m["mean"]
@@ -186,10 +192,18 @@ def validate(files: tuple[Path, ...]) -> None:
 
     for f in files:
         s = load_scenario(f)
+        counts = ", ".join(
+            _plural(n, word)
+            for n, word in (
+                (len(s.channels), "channel"),
+                (len(s.categories), "category"),
+                (len(s.customers.languages), "language"),
+                (len(s.pools), "pool"),
+            )
+        )
         _console().print(
-            f"ok: {f} — {s.name}: {len(s.channels)} channel(s), {len(s.categories)} categor(ies), "
-            f"{len(s.customers.languages)} language(s), {len(s.pools)} pool(s), horizon "
-            f"{format_duration(s.horizon)}, {s.replications} replication(s)"
+            f"ok: {f} — {s.name}: {counts}; horizon {format_duration(s.horizon)}, "
+            f"{_plural(s.replications, 'replication')}"
         )
 
 
