@@ -235,6 +235,23 @@ def test_replication_spread_matches_reference(case_id: str) -> None:
     assert not bad, "\n".join(bad)
 
 
+@pytest.mark.parametrize("case_id", [c["id"] for c in CASES])
+def test_arrivals_in_window_are_poisson(case_id: str) -> None:
+    """Counted arrivals over all replications ~ Poisson(lambda * horizon * replications), exactly.
+
+    Gate: 5 standard deviations, 5 * sqrt(expected count).
+    """
+    case = CASE_BY_ID[case_id]
+    inp, run = case["inputs"], case["simulation"]["quick"]
+    lam = inp["arrival_rate"] if "arrival_rate" in inp else sum(c["arrival_rate"] for c in inp["classes"])
+    _, summaries = run_case(case_id, "quick", default_threshold(case), "answered_and_abandoned")
+    total = sum(s["overall"]["all"]["offered"] for s in summaries)
+    expected = lam * run["horizon"] * run["replications"]
+    assert abs(total - expected) <= 5 * math.sqrt(expected), (
+        f"{total:.0f} counted arrivals, expected {expected:.0f} +- {math.sqrt(expected):.0f} (Poisson)"
+    )
+
+
 # --------------------------------------------------------------------------- mean queue
 
 

@@ -31,6 +31,8 @@ __all__ = [
     "Probability",
     "Share",
     "SECONDS_PER_UNIT",
+    "DURATION_PATTERN",
+    "RATE_PATTERN",
 ]
 
 Seconds: TypeAlias = float
@@ -65,10 +67,11 @@ _UNIT_ORDER: Final[dict[str, int]] = {"w": 5, "d": 4, "h": 3, "min": 2, "s": 1}
 # ASCII digits only: Python's float() and \d would otherwise accept e.g. Arabic-Indic digits.
 _NUM: Final = r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:e[+-]?[0-9]+)?"
 _TERM_RE: Final = re.compile(rf"({_NUM})\s*([a-z]+)")
-_TERMS_RE: Final = re.compile(rf"(?:{_NUM}\s*[a-z]+\s*)+")
 _CLOCK: Final = r"([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}(?:\.[0-9]*)?))?"
 _CLOCK_RE: Final = re.compile(_CLOCK)
-_DURATION_RE: Final = re.compile(rf"\s*(?P<terms>(?:{_NUM}\s*[a-z]+\s*)*?)\s*(?P<clock>{_CLOCK})?\s*")
+# Applied to stripped text.  No two whitespace runs are adjacent, so a failing match cannot
+# backtrack over the ways of splitting a long run of spaces (that was cubic).
+_DURATION_RE: Final = re.compile(rf"(?P<terms>{_NUM}\s*[a-z]+(?:\s*{_NUM}\s*[a-z]+)*)?\s*(?P<clock>{_CLOCK})?")
 _BARE_NUMBER_RE: Final = re.compile(rf"\s*[+-]?{_NUM}\s*")
 _RATE_RE: Final = re.compile(rf"\s*(?P<num>[+-]?{_NUM})\s*/\s*(?P<unit>[a-z]+)\s*")
 _PER_RE: Final = re.compile(rf"\s*(?P<num>[+-]?{_NUM})\s*(?:per|a|an|every)\s+(?P<unit>[a-z]+)\s*")
@@ -134,7 +137,9 @@ def parse_duration(value: object) -> float:
         if number == 0:
             return 0.0
         if number < 0:
-            raise ValueError(f"{_quote(value)} is negative; a duration must be 0 or more, written with a unit such as 20s")
+            raise ValueError(
+                f"{_quote(value)} is negative; a duration must be 0 or more, written with a unit such as 20s"
+            )
         shown = _quote(value)
         raise ValueError(
             f"{shown} is not a duration without a unit; write {shown}s, {shown}min, {shown}h or {shown}d "
@@ -219,7 +224,9 @@ def parse_rate(value: object) -> float:
         raise ValueError(f"{value!r} is not a rate; write it with a slash: {per.group('num')}/{symbol}")
     if _BARE_NUMBER_RE.fullmatch(text):
         shown = text.lstrip("+")
-        raise ValueError(f"{value!r} is not a rate without a unit; write {shown}/h, {shown}/min, {shown}/s or {shown}/d")
+        raise ValueError(
+            f"{value!r} is not a rate without a unit; write {shown}/h, {shown}/min, {shown}/s or {shown}/d"
+        )
     match = _RATE_RE.fullmatch(text)
     if match is None:
         raise ValueError(f"{value!r} is not a rate; {_RATE_HELP}")
@@ -307,12 +314,14 @@ def _unit_alternation() -> str:
 
 
 _NUM_JS: Final = r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+_UNITS_JS: Final = _unit_alternation()
 _CLOCK_JS: Final = r"[0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]*)?)?"
 DURATION_PATTERN: Final = (
-    rf"^\s*(?:(?:{_NUM_JS}\s*{_unit_alternation()}\s*)+(?:{_CLOCK_JS})?|{_CLOCK_JS}|0+(?:\.0*)?|\.0+)\s*$"
+    rf"^\s*(?:{_NUM_JS}\s*{_UNITS_JS}(?:\s*{_NUM_JS}\s*{_UNITS_JS})*(?:\s*{_CLOCK_JS})?"
+    rf"|{_CLOCK_JS}|0+(?:\.0*)?|\.0+)\s*$"
 )
 """JSON Schema pattern for a duration string (looser than the parser, never stricter)."""
-RATE_PATTERN: Final = rf"^\s*{_NUM_JS}\s*/\s*{_unit_alternation()}\s*$"
+RATE_PATTERN: Final = rf"^\s*{_NUM_JS}\s*/\s*{_UNITS_JS}\s*$"
 """JSON Schema pattern for a rate string."""
 
 _DURATION_EXAMPLES: Final = ["20s", "6min", "1.5h", "1h 30min", "7d", "3d 02:00"]

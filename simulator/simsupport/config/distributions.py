@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import csv
 import math
+import numbers
 from pathlib import Path
-from typing import Annotated, Any, Final, Literal, Union
+from typing import Annotated, Any, Final, Literal, Self, Union
 
 from pydantic import (
     BaseModel,
@@ -46,13 +47,14 @@ def _reject_bool(value: object) -> object:
     return value
 
 
-CV = Annotated[float, Field(gt=0.0, allow_inf_nan=False), BeforeValidator(_reject_bool)]  # this order keeps exclusiveMinimum in the JSON Schema
+# Field before BeforeValidator: the other order publishes a non-standard "gt" JSON Schema key.
+CV = Annotated[float, Field(gt=0.0, allow_inf_nan=False), BeforeValidator(_reject_bool)]
 """Coefficient of variation (standard deviation / mean), a plain number above 0."""
 
 
 def _check_factor(factor: float) -> float:
     """Scaling factors must keep a spec valid, so they are finite and above 0."""
-    if isinstance(factor, bool) or not (isinstance(factor, (int, float)) and math.isfinite(factor) and factor > 0):
+    if isinstance(factor, bool) or not (isinstance(factor, numbers.Real) and math.isfinite(factor) and factor > 0):
         raise ValueError(f"scale factor {factor!r} must be a finite number above 0")
     return float(factor)
 
@@ -68,6 +70,10 @@ class _Spec(BaseModel):
 
     def variance(self) -> float:
         """Variance in seconds squared."""
+        raise NotImplementedError
+
+    def scaled(self, factor: float) -> Self:
+        """An equivalent spec whose samples are multiplied by ``factor`` (mean times factor, same cv)."""
         raise NotImplementedError
 
 
@@ -270,7 +276,9 @@ class Empirical(_Spec):
             raise ValueError("give exactly one of file (a CSV path) or samples (a list of durations)")
         if self.samples is not None:
             if self.column is not None or self.unit != "s":
-                raise ValueError("column and unit apply only to file; write each sample with its unit, e.g. [30s, 2min]")
+                raise ValueError(
+                    "column and unit apply only to file; write each sample with its unit, e.g. [30s, 2min]"
+                )
             if not self.samples:
                 raise ValueError("samples is empty; give at least one duration")
             self._values = tuple(self.samples)

@@ -378,7 +378,9 @@ class Desk:
         src = old.cls
         target = src.channel.retry_to
         cls = src if target is src.channel else self.class_by_key[(target.name, src.category, src.language, src.vip)]
-        patience = target.retry_patience() if src.channel.retry_patience is not None else INF
+        # the source channel holds the sampler of the target channel's patience
+        retry_patience = src.channel.retry_patience
+        patience = retry_patience() if retry_patience is not None else INF
         self.next_id += 1
         t = Ticket(cls, now, old.work, patience, self.warmup <= now < self.end, old.attempt + 1, old.id)
         self._admit(t, now)
@@ -485,7 +487,7 @@ class Desk:
         wall = time.perf_counter()
         env = self.env
         for ch in self.channels:
-            first = ch.rate.next_arrival(0.0, ch.gap())
+            first = ch.gap() if ch.const else ch.rate.next_arrival(0.0, ch.gap())
             if first < INF and ch.classes:
                 Timeout(env, first, ch).callbacks.append(self.on_arrive)
         for ps, spec in zip(self.pools, self.s.pools):

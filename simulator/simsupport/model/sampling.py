@@ -19,7 +19,6 @@ import functools
 import itertools
 import math
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -59,12 +58,12 @@ def _blocks(draw: Draw, block: int) -> Iterator[list[float]]:
         yield draw(block).tolist()
 
 
-class BlockSampler(functools.partial):  # type: ignore[type-arg]
+class BlockSampler(functools.partial[float]):
     """Call it to get the next sample (a Python float); refills itself a block at a time.
 
-    Same rng seed and same block size give the same sequence.  Different block sizes
-    may give different sequences when several samplers share one generator, because
-    refills then interleave differently.
+    The same rng seed and block size give the same sequence.  Another block size may
+    not: refills interleave differently when samplers share a generator.  The first
+    block is drawn at the first call, so a sampler that is never called draws nothing.
     """
 
     __slots__ = ("block", "_label")
@@ -87,12 +86,6 @@ class BlockSampler(functools.partial):  # type: ignore[type-arg]
         self.block = 1
         self._label = label or f"constant {float(value)!r}"
         return self
-
-    if TYPE_CHECKING:
-
-        def __call__(self) -> float:
-            """The next sample."""
-            ...
 
     def __repr__(self) -> str:
         return f"BlockSampler({self._label}, block={self.block})"
