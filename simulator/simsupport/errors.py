@@ -25,7 +25,7 @@ class ScenarioError(SimsupportError):
         line: int | None = None,
         column: int | None = None,
     ) -> None:
-        self.message = message
+        self.message = " ".join(str(message).split())  # one paragraph, whatever the source said
         self.file = file
         self.field = field
         self.line = line

@@ -47,7 +47,14 @@ def read_yaml(path: str | Path) -> Any:
             column=col,
         ) from None
     except YAMLError as exc:
-        raise ScenarioError(f"this is not valid YAML: {exc}", file=str(path)) from None
+        position = getattr(exc, "position", None)  # ReaderError: a character index
+        line = text.count("\n", 0, position) + 1 if isinstance(position, int) else None
+        reason = getattr(exc, "reason", None) or str(exc).split(" in ")[0]
+        raise ScenarioError(
+            f"this is not valid YAML ({reason}); a scenario file is plain UTF-8 text",
+            file=str(path),
+            line=line,
+        ) from None
     if tree is None:
         raise ScenarioError("the file is empty; a scenario is a YAML mapping", file=str(path))
     if not isinstance(tree, Mapping):
@@ -149,25 +156,52 @@ def dotted(path: Sequence[Any], data: Any = None) -> str:
     return text or "(top level)"
 
 
-def _model_at(path: Sequence[Any]) -> type[BaseModel] | None:
+def _model_at(path: Sequence[Any], data: Any) -> type[BaseModel] | None:
     """The pydantic model that validates the mapping at `path` (for listing allowed keys)."""
     current: Any = Scenario
+    node = data
     for key in path:
-        current = _unwrap_model(current, key)
+        current = _unwrap_model(current, key, node)
         if current is None:
             return None
-    found = _unwrap_model(current, None)
+        node = node[key] if isinstance(node, (Mapping, list)) and _has(node, key) else None
+    found = _unwrap_model(current, None, node)
     return found if isinstance(found, type) and issubclass(found, BaseModel) else None
 
 
-def _unwrap_model(tp: Any, key: Any) -> Any:
+def _has(node: Any, key: Any) -> bool:
+    if isinstance(node, Mapping):
+        return key in node
+    return isinstance(key, int) and 0 <= key < len(node)
+
+
+def _matches(model: type[BaseModel], node: Any) -> bool:
+    """Does a union member fit the data? By its literal tag (e.g. dist: lognormal) if it has one."""
+    if not isinstance(node, Mapping):
+        return False
+    for name, field in model.model_fields.items():
+        if typing.get_origin(field.annotation) is typing.Literal and name in node:
+            return node[name] in typing.get_args(field.annotation)
+    return True
+
+
+def _unwrap_model(tp: Any, key: Any, node: Any = None) -> Any:
     """Follow one path step through annotations (Optional, Annotated, list, dict, unions)."""
     origin = typing.get_origin(tp)
     if origin is typing.Annotated:
-        return _unwrap_model(typing.get_args(tp)[0], key)
+        return _unwrap_model(typing.get_args(tp)[0], key, node)
     if origin in (typing.Union, types.UnionType):
-        for arg in typing.get_args(tp):
-            found = _unwrap_model(arg, key)
+        members = typing.get_args(tp)
+        models = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
+        for m in models:  # the member the data's tag picks comes first
+            if _matches(m, node):
+                found = _unwrap_model(m, key, node)
+                if found is not None:
+                    return found
+        for arg in members:
+            if arg in models:
+                continue
+            found = _unwrap_model(arg, key, node)
             if found is not None:
                 return found
         return None
@@ -176,7 +210,7 @@ def _unwrap_model(tp: Any, key: Any) -> Any:
     if isinstance(tp, type) and issubclass(tp, BaseModel):
         field = tp.model_fields.get(str(key))
         return field.annotation if field is not None else None
-    if origin in (list, Sequence) and isinstance(key, int):
+    if origin in (list, Sequence, tuple) and isinstance(key, int):
         return typing.get_args(tp)[0]
     if origin in (dict, Mapping):
         return typing.get_args(tp)[1]
@@ -187,7 +221,7 @@ def _message(err: Mapping[str, Any], data: Any, path: list[Any]) -> str:
     kind = err.get("type", "")
     msg = str(err.get("msg", "invalid value"))
     if kind == "extra_forbidden":
-        model = _model_at(path[:-1])
+        model = _model_at(path[:-1], data)
         allowed = ", ".join(model.model_fields) if model is not None else ""
         return f"unknown key {path[-1]!r}" + (f"; allowed keys here: {allowed}" if allowed else "")
     if kind == "missing":
@@ -217,8 +251,13 @@ def _from_validation_error(exc: ValidationError, data: Any, tree: Any, file: str
     keep_last = best.get("type") in ("missing", "extra_forbidden")
     path = _data_path(data, best["loc"], keep_last)
     line, col = locate(tree, path if best.get("type") != "missing" else path[:-1])
+    if line is None:  # a key missing at the top: point at the start of the file
+        line, col = 1, None
     message = _message(best, data, path)
-    others = len({tuple(_data_path(data, e["loc"], True)) for e in errors}) - 1
+    places = {
+        tuple(_data_path(data, e["loc"], e.get("type") in ("missing", "extra_forbidden"))) for e in errors
+    }
+    others = len(places - {tuple(path)})
     if others > 0:
         message += f" ({others} more problem{'s' if others > 1 else ''} after this one)"
     return ScenarioError(message, file=file, field=dotted(path, data), line=line, column=col)
