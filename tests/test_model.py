@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from helpers_sim import build, ci, deterministic, exponential, mmn_dict, with_changes
+from helpers_sim import build, deterministic, exponential, mmn_dict, with_changes
 from simsupport.analytic import erlang_c_metrics
 from simsupport.experiment.replications import run_replications
 from simsupport.experiment.statistics import aggregate
@@ -75,8 +75,9 @@ def conservation(r: ReplicationResult) -> dict[str, dict[str, float]]:
     return s
 
 
-def counted(r: ReplicationResult, s_warmup: float, s_end: float, t: dict[str, np.ndarray]) -> np.ndarray:
-    return (t["arrival_s"] >= s_warmup) & (t["arrival_s"] < s_end)
+def counted(t: dict[str, np.ndarray], warmup: float, end: float) -> np.ndarray:
+    """Tickets of the log that arrived in the counted window [warmup, end)."""
+    return (t["arrival_s"] >= warmup) & (t["arrival_s"] < end)
 
 
 # ---------------------------------------------------------------------------- scenarios
@@ -186,7 +187,7 @@ def test_conservation_against_ticket_log() -> None:
     r = simulate(s, 0, record_tickets=True)
     summary = conservation(r)
     t = cols(r)
-    c = counted(r, s.warmup, s.end, t)
+    c = counted(t, s.warmup, s.end)
     for ch in ("phone", "chat"):
         m = c & (t["channel"] == ch)
         v = summary["by_channel"][ch]
@@ -285,14 +286,36 @@ def test_common_random_numbers_across_headcounts() -> None:
         }
 
     f1, f2 = first_contacts(t1), first_contacts(t2)
-    assert len(f1) > 200
+    assert len(f1) > 400
     assert f1 == f2
     # the same ticket answered by the same pool in both runs has the same handle time
     h1 = {(int(i), p): h for i, p, h, o in zip(t1["id"], t1["pool"], t1["handle_s"], t1["outcome"]) if o == "answered"}
     h2 = {(int(i), p): h for i, p, h, o in zip(t2["id"], t2["pool"], t2["handle_s"], t2["outcome"]) if o == "answered"}
     both = h1.keys() & h2.keys()
-    assert len(both) > 100
+    assert len(both) > 300
     assert all(h1[k] == h2[k] for k in both)
+
+
+def test_common_random_numbers_with_retries() -> None:
+    """With retries, who retries depends on staffing, but the first contacts stay the same.
+
+    Retries consume ticket numbers, so first contacts are matched by content, not by id.
+    """
+    bigger = with_changes(MULTI)
+    bigger["pools"][1]["agents"] = 5
+    s1 = build(MULTI)
+    r1, r2 = simulate(s1, 0, record_tickets=True), simulate(build(bigger), 0, record_tickets=True)
+
+    def first_contacts(t: dict[str, np.ndarray]) -> list[tuple]:
+        keep = (t["attempt"] == 0) & (t["arrival_s"] < s1.end)
+        return sorted(zip(t["arrival_s"][keep].tolist(), t["channel"][keep].tolist(), t["category"][keep].tolist(),
+                          t["language"][keep].tolist(), t["vip"][keep].tolist()))  # fmt: skip
+
+    t1, t2 = cols(r1), cols(r2)
+    assert (t1["attempt"] > 0).sum() != (t2["attempt"] > 0).sum()  # the retries differ
+    f1 = first_contacts(t1)
+    assert len(f1) > 1000
+    assert f1 == first_contacts(t2)
 
 
 # ------------------------------------------------------------------------------- routing
@@ -584,7 +607,7 @@ def test_histogram_quantile_within_bin_of_sample_quantile() -> None:
     s = build(mmn_dict(**with_changes(MMN_Q, horizon=20000.0)))
     r = simulate(s, 0, record_tickets=True)
     t = cols(r)
-    m = counted(r, s.warmup, s.end, t) & (t["outcome"] == "answered")
+    m = counted(t, s.warmup, s.end) & (t["outcome"] == "answered")
     waits = np.sort(t["wait_s"][m])
     summary = summarize(r)
     o = summary["overall"]["all"]

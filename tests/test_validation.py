@@ -22,8 +22,11 @@ answered_and_abandoned run is reused (asserting that the reference values agree)
 second run is made only where abandonment makes the formulas differ (the Erlang A cases). The
 second run is also checked to reproduce every non-SLA metric bit for bit.
 
-Other checks: Erlang B (channel `lines: n`, and `max_waiting: 0`), M/M/n/K against a
-birth-death chain, Little's law, and mean_queue against ErlangC.mean_queue.
+Other checks: counted arrivals are Poisson(lambda * horizon); the replications' spread is of the
+size the reference expects; Erlang B (channel `lines: n`, and `max_waiting: 0`); M/M/n/K against
+a birth-death chain; Little's law; mean_queue against ErlangC.mean_queue.
+
+Run time: about 10M simulated tickets for the quick tier, ~1.5-2 min on 2 cores.
 
 The `full` tier of every case is marked `validation` (skipped by default; `pytest -m validation`).
 """

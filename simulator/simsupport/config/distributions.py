@@ -94,40 +94,33 @@ class Exponential(_Spec):
         return self.model_copy(update={"mean": self.mean * _check_factor(factor)})
 
 
-class LogNormal(_Spec):
+class _ByMeanAndCV(_Spec):
+    """Two-parameter shapes given the way planners know them: mean and coefficient of variation."""
+
+    mean: PositiveDuration
+    cv: CV
+
+    def expected(self) -> float:
+        return self.mean
+
+    def variance(self) -> float:
+        return (self.cv * self.mean) ** 2
+
+    def scaled(self, factor: float) -> Self:
+        """Mean times ``factor``, same cv."""
+        return self.model_copy(update={"mean": self.mean * _check_factor(factor)})
+
+
+class LogNormal(_ByMeanAndCV):
     """Right-skewed handle times, the usual empirical fit in contact centres."""
 
     dist: Literal["lognormal"]
-    mean: PositiveDuration
-    cv: CV
-
-    def expected(self) -> float:
-        return self.mean
-
-    def variance(self) -> float:
-        return (self.cv * self.mean) ** 2
-
-    def scaled(self, factor: float) -> LogNormal:
-        """Mean times ``factor``, same cv."""
-        return self.model_copy(update={"mean": self.mean * _check_factor(factor)})
 
 
-class Gamma(_Spec):
+class Gamma(_ByMeanAndCV):
     """Flexible skew with lighter tails than the lognormal; cv = 1 is the exponential."""
 
     dist: Literal["gamma"]
-    mean: PositiveDuration
-    cv: CV
-
-    def expected(self) -> float:
-        return self.mean
-
-    def variance(self) -> float:
-        return (self.cv * self.mean) ** 2
-
-    def scaled(self, factor: float) -> Gamma:
-        """Mean times ``factor``, same cv."""
-        return self.model_copy(update={"mean": self.mean * _check_factor(factor)})
 
 
 class Uniform(_Spec):

@@ -337,7 +337,12 @@ class Desk:
         pool.busy -= 1
         if agent.leaving:
             self._go_off(agent, now)
-            return
+        else:
+            self._seek_work(agent, now)
+
+    def _seek_work(self, agent: Agent, now: float) -> None:
+        """A free agent takes the next waiting ticket it may serve, or joins the idle FIFO."""
+        pool = agent.pool
         t = next_ticket(pool)
         if t is not None:
             self._dequeue(t, now)
@@ -409,13 +414,7 @@ class Desk:
             pool.duty_sum -= now
             pool.duty += 1
             agents.append(a)
-            t = next_ticket(pool)
-            if t is not None:
-                self._dequeue(t, now)
-                self._start(t, a, now, now - t.arrival)
-            else:
-                a.idle_since = now
-                pool.idle.append(a)
+            self._seek_work(a, now)
         return agents
 
     def _go_off(self, agent: Agent, now: float) -> None:
