@@ -131,7 +131,7 @@ def parse_duration(value: object) -> float:
             raise ValueError(f"{value!r} is negative; a duration must be 0 or more")
         return seconds
     if _is_number(value):
-        number = float(value)  # type: ignore[arg-type]
+        number = _as_float(value)
         if math.isnan(number) or math.isinf(number):
             raise ValueError(f"{_quote(value)} is not a duration; {_DURATION_HELP}")
         if number == 0:
@@ -205,7 +205,7 @@ def parse_rate(value: object) -> float:
     Raises ValueError (only ValueError) with one sentence quoting the bad value.
     """
     if _is_number(value):
-        number = float(value)  # type: ignore[arg-type]
+        number = _as_float(value)
         shown = _quote(value)
         if math.isnan(number) or math.isinf(number):
             raise ValueError(f"{shown} is not a rate; {_RATE_HELP}")
@@ -350,6 +350,14 @@ _RATE_SCHEMA: Final[dict[str, Any]] = {
     "examples": _RATE_EXAMPLES,
     "description": "A rate: a number per unit of time, e.g. 1400/h, 45/min, 0.2/s, 1000/d.",
 }
+
+
+def _as_float(value: object) -> float:
+    """float() of a bare number; integers too large for a float are simply infinite."""
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except OverflowError:
+        return math.inf
 
 
 def _positive_duration(value: object) -> float:

@@ -8,6 +8,7 @@ round-trip loader also remembers the line and column of every key. Pydantic repo
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -35,6 +36,10 @@ def read_yaml(path: str | Path) -> Any:
     yaml = YAML(typ="rt")
     try:
         tree = yaml.load(text)
+    except RecursionError:
+        raise ScenarioError(
+            "the file nests too deeply to read; a scenario needs only a few levels", file=str(path)
+        ) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -66,12 +71,35 @@ def read_yaml(path: str | Path) -> Any:
     return tree
 
 
-def plain(node: Any) -> Any:
-    """ruamel's tree as plain dicts, lists, str, int, float (pydantic sees nothing else)."""
-    if isinstance(node, Mapping):
-        return {str(k) if not isinstance(k, (int, float, bool)) else k: plain(v) for k, v in node.items()}
-    if isinstance(node, (list, tuple)):
-        return [plain(v) for v in node]
+MAX_DEPTH = 40  # no scenario nests deeper; protects the recursion below
+MAX_NODES = 200_000  # after expanding aliases; a "billion laughs" file stops here
+
+
+class _TooBig(Exception):
+    pass
+
+
+def plain(node: Any, *, _depth: int = 0, _budget: list[int] | None = None, _path: tuple[int, ...] = ()) -> Any:
+    """ruamel's tree as plain dicts, lists, str, int, float (pydantic sees nothing else).
+
+    YAML aliases may point back at their own ancestors or multiply a small file into an
+    enormous tree; both are refused here with a clear message instead of a RecursionError
+    or an exhausted memory.
+    """
+    budget = _budget if _budget is not None else [MAX_NODES]
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise _TooBig(f"the file expands to more than {MAX_NODES:,} values (YAML aliases?); a scenario is far smaller")
+    if isinstance(node, (Mapping, list, tuple)):
+        if _depth > MAX_DEPTH:
+            raise _TooBig(f"the file nests more than {MAX_DEPTH} levels deep; a scenario needs a handful")
+        if id(node) in _path:
+            raise _TooBig("a YAML alias refers to a mapping or list that contains it")
+        path = (*_path, id(node))
+        kw = {"_depth": _depth + 1, "_budget": budget, "_path": path}
+        if isinstance(node, Mapping):
+            return {str(k) if not isinstance(k, (int, float, bool)) else k: plain(v, **kw) for k, v in node.items()}
+        return [plain(v, **kw) for v in node]
     if isinstance(node, bool):
         return bool(node)
     if isinstance(node, int):
@@ -132,6 +160,9 @@ def _data_path(data: Any, loc: Sequence[Any], keep_last: bool) -> list[Any]:
     return out
 
 
+_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_\-]+$")
+
+
 def dotted(path: Sequence[Any], data: Any = None) -> str:
     """`pools.l1-global.agents` style path; list items of named things go by their name."""
     parts: list[str] = []
@@ -152,6 +183,8 @@ def dotted(path: Sequence[Any], data: Any = None) -> str:
             node = None
     text = ""
     for p in parts:
+        if not p.startswith("[") and not _PLAIN_KEY.match(p):
+            p = f"[{p!r}]"  # odd keys (spaces, newlines, empty) stay visible and on one line
         text += p if (not text or p.startswith("[")) else "." + p
     return text or "(top level)"
 
@@ -278,8 +311,10 @@ def scenario_from_dict(
         scenario = Scenario.model_validate(data, context={"base_dir": base_dir or Path.cwd()})
     except ValidationError as exc:
         raise _from_validation_error(exc, data, tree, source) from None
-    except (ValueError, TypeError, OSError) as exc:  # a validator outside pydantic's wrapping
+    except (ValueError, TypeError, OSError, OverflowError) as exc:  # outside pydantic's wrapping
         raise ScenarioError(str(exc), file=source) from None
+    except RecursionError:
+        raise ScenarioError("the scenario nests too deeply to validate", file=source) from None
     problem = check_scenario(scenario)
     if problem is not None:
         path, message = problem
@@ -292,7 +327,10 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
     """Read, validate and check a scenario file. `overrides` replaces top-level keys."""
     path = Path(path)
     tree = read_yaml(path)
-    data = plain(tree)
+    try:
+        data = plain(tree)
+    except _TooBig as exc:
+        raise ScenarioError(str(exc), file=str(path)) from None
     if overrides:
         data = {**data, **overrides}
     return scenario_from_dict(data, source=str(path), tree=tree, base_dir=path.resolve().parent)
