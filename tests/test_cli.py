@@ -252,7 +252,7 @@ def test_bad_horizon_option_exits_2(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert err.strip().count("\n") == 0
 
 
-def test_no_command_and_unknown_command(capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_command_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert exit_code(["frobnicate"]) == 2
     assert "Traceback" not in capsys.readouterr().err
 

@@ -215,6 +215,24 @@ def test_scenario_from_dict_errors_name_the_source() -> None:
     assert info.value.file == "from-a-list" and "mapping" in info.value.message
 
 
+def test_plain_data_errors_claim_no_line() -> None:
+    # Plain data has no lines; an error must not point at "line 1" of a file that does not exist.
+    data = YAML(typ="safe").load(TEXTBOOK.read_text(encoding="utf-8"))
+    data["pools"][0]["agents"] = -1
+    with pytest.raises(ScenarioError) as info:
+        scenario_from_dict(data, source="from-a-dict")
+    assert info.value.line is None, str(info.value)
+    assert str(info.value).startswith("from-a-dict: pools.agents.agents:")
+
+
+def test_cross_field_errors_in_plain_data_claim_no_line() -> None:
+    data = YAML(typ="safe").load(TEXTBOOK.read_text(encoding="utf-8"))
+    data["categories"]["normal"]["share"] = 0.6
+    with pytest.raises(ScenarioError) as info:
+        scenario_from_dict(data, source="from-a-dict")
+    assert info.value.line is None and info.value.field == "categories"
+
+
 # -- error cases -------------------------------------------------------------------------------------
 # (id, edited text, field path, needle on the blamed line, words the message must contain)
 CASES: list[tuple[str, str, str, str, list[str]]] = [
@@ -646,6 +664,47 @@ def test_unknown_distribution_in_patience_is_one_problem(tmp_path: Path) -> None
     assert "more problem" not in err.message, err.message
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "field", "words"),
+    [
+        (
+            "    rate: 1.5/min\n",
+            "    rate: 1.5/min\n    weekly_profile: [1, -1, 1, 1, 1, 1, 1]\n",
+            "channels.phone.weekly_profile",
+            ["-1", "0"],
+        ),
+        (
+            "    rate: 1.5/min\n",
+            "    rate: 1.5/min\n    daily_profile: [1, 1, high, 1]\n",
+            "channels.phone.daily_profile",
+            ["'high'", "number"],
+        ),
+        (
+            "patience: {dist: exponential, mean: 2.5min}",
+            "patience: never",
+            "channels.phone.patience",
+            ["'never'", "none", "exponential"],
+        ),
+        ("    agents: 10\n", "    agents: 10\n    shifts: 24x5\n", "pools.team.shifts", ["'24x5'", "24x7", "follow_the_sun"]),
+    ],
+    ids=["negative-weight", "word-weight", "patience-word", "shifts-word"],
+)
+def test_union_fields_say_what_is_allowed(
+    tmp_path: Path, old: str, new: str, field: str, words: list[str]
+) -> None:
+    """Fields that take "a name or a list" (profiles), "a distribution or none" (patience) or
+    "a list or a name" (shifts) must say what is wrong with the value, not that it is not the
+    other alternative (e.g. "Input should be a valid string" for a list of weights)."""
+    text = edit(BASE, (old, new))
+    _, err = load_error(tmp_path, text)
+    assert err.field is not None and err.field.startswith(field), str(err)
+    needle = new.strip().splitlines()[-1].strip()  # the line the edit added
+    assert err.line == line_of(text, needle), str(err)
+    for word in words:
+        assert word in err.message, f"{word!r} not in {err.message!r}"
+    assert "valid string" not in err.message, err.message
+
+
 # -- YAML-level problems -------------------------------------------------------------------------------
 
 
@@ -773,6 +832,14 @@ def test_overrides_replace_top_level_keys() -> None:
     assert (s.horizon, s.replications, s.seed) == (7200.0, 3, 11)
     assert s.warmup == 36_000.0  # untouched
     assert load_scenario(TEXTBOOK).horizon == 7_200_000.0  # the file is not changed
+
+
+def test_override_of_a_key_not_in_the_file_claims_no_line() -> None:
+    # `bogus` is not in the file, so no line of the file is to blame (line 1 is `name: textbook`)
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(TEXTBOOK, overrides={"bogus": 1})
+    assert info.value.field == "bogus"
+    assert info.value.line is None, str(info.value)
 
 
 def test_empty_overrides_change_nothing() -> None:

@@ -144,6 +144,7 @@ YAMLISH = st.one_of(
 @example(text="--- a\n--- b\n")
 @example(text="!!python/object:os.system ls\n")
 @example(text="? [a, b]\n: c\n")
+@example(text="name: !!int x\n")
 def test_random_text(folder: Path, text: str) -> None:
     check_file(folder, text)
 
@@ -416,6 +417,8 @@ def test_anything_at_all_from_dict(value: Any) -> None:
         lambda d: d["channels"]["phone"].update(rate="1e308/s"),
         lambda d: d["channels"]["phone"].update(rate="1e-320/h"),
         lambda d: d["pools"][0].update(agents=10**30),
+        lambda d: d["pools"][0].update(agents=10**400),
+        lambda d: d["pools"][0].update(agents=10**400, shrinkage=0.5),
         lambda d: d["pools"][0].update(name=None),
         lambda d: d["categories"]["urgent"].update(handle_time={"dist": "empirical", "file": "\x00"}),
         lambda d: d["categories"]["urgent"].update(handle_time={"dist": "empirical", "file": "/"}),
@@ -439,6 +442,46 @@ def test_nasty_values(make: Callable[[dict[str, Any]], None]) -> None:
     data = copy.deepcopy(DATA[SMALL])
     make(data)
     check_dict(data)
+
+
+@pytest.mark.parametrize(
+    "tagged",
+    ["!!int x", "!!float y", "!!float ''", "!!bool maybe", "!!int ''", "!!timestamp yesterday", "!!binary '%%%'"],
+)
+@pytest.mark.parametrize("where", ["seed", "name"])
+def test_explicit_tags_with_bad_values(folder: Path, tagged: str, where: str) -> None:
+    """A YAML tag whose value does not fit it (`!!int x`) is a YAML error, not a crash."""
+    text = TEXTS[SMALL]
+    text = text.replace("seed: 7", f"seed: {tagged}") if where == "seed" else text.replace("name: textbook", f"name: {tagged}")
+    check_file(folder, text)
+
+
+@pytest.mark.parametrize("where", ["agents", "shift"])
+def test_headcount_too_large_for_a_float(folder: Path, where: str) -> None:
+    """An integer beyond float range (YAML ints are unbounded) is refused, not an OverflowError."""
+    huge = "1" + "0" * 400
+    if where == "agents":
+        text = TEXTS[SMALL].replace("agents: 10", f"agents: {huge}")
+    else:
+        text = TEXTS[SMALL].replace(
+            "agents: 10, channels: [phone]}",
+            f"channels: [phone], shifts: [{{start: '00:00', end: '24:00', agents: {huge}}}]}}",
+        )
+    check_file(folder, text)
+    data = copy.deepcopy(DATA[SMALL])
+    data["pools"][0]["agents"] = 10**400
+    check_dict(data)
+
+
+@pytest.mark.parametrize("key", ["bad\nkey", "tab\tkey", "\r", "a\u2028b"])
+def test_keys_with_line_breaks_stay_on_one_line(folder: Path, key: str) -> None:
+    data = copy.deepcopy(DATA[SMALL])
+    data[key] = 1
+    check_dict(data)
+    data = copy.deepcopy(DATA[SMALL])
+    data["pools"][0][key] = 1
+    check_dict(data)
+    check_file(folder, TEXTS[SMALL] + json.dumps(key) + ": 1\n")
 
 
 def test_self_referencing_data() -> None:
