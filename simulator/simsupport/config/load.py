@@ -60,6 +60,11 @@ def read_yaml(path: str | Path) -> Any:
             file=str(path),
             line=line,
         ) from None
+    except Exception as exc:  # noqa: BLE001 - ruamel fails on odd tags in many ways; all mean "unreadable"
+        raise ScenarioError(
+            f"this YAML cannot be read ({type(exc).__name__}: {exc}); check tags such as !!float",
+            file=str(path),
+        ) from None
     if tree is None:
         raise ScenarioError("the file is empty; a scenario is a YAML mapping", file=str(path))
     if not isinstance(tree, Mapping):
@@ -284,8 +289,8 @@ def _from_validation_error(exc: ValidationError, data: Any, tree: Any, file: str
     keep_last = best.get("type") in ("missing", "extra_forbidden")
     path = _data_path(data, best["loc"], keep_last)
     line, col = locate(tree, path if best.get("type") != "missing" else path[:-1])
-    if line is None:  # a key missing at the top: point at the start of the file
-        line, col = 1, None
+    if line is None and best.get("type") == "missing" and hasattr(tree, "lc"):
+        line, col = 1, None  # a key missing at the top of a file: point at its start
     message = _message(best, data, path)
     places = {
         tuple(_data_path(data, e["loc"], e.get("type") in ("missing", "extra_forbidden"))) for e in errors

@@ -12,12 +12,13 @@ live in `checks.py`, so that each error can name the exact field and line.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     field_validator,
@@ -49,6 +50,37 @@ def _check_tz(value: str) -> str:
     return value
 
 
+def _one_of_words(words: tuple[str, ...], what: str, otherwise: str) -> Any:
+    """A before-validator for `word | structure` unions: a string must be one of `words`.
+
+    Without it pydantic reports one error per union branch ("should be a valid list",
+    "should be 'none'", ...) and none of them says what is allowed.
+    """
+
+    def check(value: Any) -> Any:
+        if isinstance(value, str) and value not in words:
+            allowed = ", ".join(words)
+            raise ValueError(f"{value!r} is not {what}; write {allowed}, or {otherwise}")
+        return value
+
+    return BeforeValidator(check)
+
+
+def _profile(value: Any) -> Any:
+    if isinstance(value, str):
+        return value
+    if not isinstance(value, list) or not all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in value
+    ):
+        raise ValueError(
+            f"{value!r} is not a profile; write a name (flat, business_hours, retail, asia_peak; "
+            "weekly: flat, weekdays, weekend_heavy) or a list of weights: numbers of 0 or more"
+        )
+    return value
+
+
+Profile = Annotated[str | list[float], BeforeValidator(_profile)]
+Headcount = Annotated[int, Field(ge=0, le=100_000)]
 TimeZone = Annotated[
     str, AfterValidator(_check_tz), Field(description="IANA time zone name, e.g. Asia/Singapore")
 ]
@@ -118,12 +150,15 @@ class Channel(Frozen):
     """
 
     rate: Rate
-    daily_profile: str | list[Annotated[float, Field(ge=0)]] = "flat"
-    weekly_profile: str | list[Annotated[float, Field(ge=0)]] = "flat"
+    daily_profile: Profile = "flat"
+    weekly_profile: Profile = "flat"
     timezone: TimeZone = "UTC"
-    patience: Distribution | Literal["none"] = "none"
-    max_waiting: Annotated[int, Field(ge=0)] | None = None
-    lines: Annotated[int, Field(ge=1)] | None = None
+    patience: Annotated[
+        Distribution | Literal["none"],
+        _one_of_words(("none",), "a patience", "a distribution such as {dist: exponential, mean: 3min}"),
+    ] = "none"
+    max_waiting: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
+    lines: Annotated[int, Field(ge=1, le=10_000_000)] | None = None
     sla: SLA | None = None
     retry: Retry | None = None
     categories: dict[Name, Share] | None = Field(
@@ -169,7 +204,7 @@ class Shift(Frozen):
 
     start: Duration
     end: Duration
-    agents: Annotated[int, Field(ge=0)]
+    agents: Headcount
     days: list[Weekday] | Literal["all"] = "all"
     timezone: TimeZone | None = None
     name: str | None = None
@@ -193,12 +228,15 @@ class Pool(Frozen):
 
     name: Name
     tier: Name = "L1"
-    agents: Annotated[int, Field(ge=0)] | None = None
+    agents: Headcount | None = None
     languages: list[Name] | None = None
     skills: dict[Name, Annotated[float, Field(gt=0)]] | list[Name] | None = None
     channels: list[Name] | None = None
     serves: Literal["all", "vip", "non_vip"] = "all"
-    shifts: list[Shift] | Literal["24x7", "follow_the_sun"] = "24x7"
+    shifts: Annotated[
+        list[Shift] | Literal["24x7", "follow_the_sun"],
+        _one_of_words(("24x7", "follow_the_sun"), "a shift pattern", "a list of shifts {start, end, agents}"),
+    ] = "24x7"
     shrinkage: Annotated[float, Field(ge=0, lt=1)] = 0.0
     timezone: TimeZone = "UTC"
 
@@ -283,7 +321,7 @@ class Scenario(Frozen):
     warmup: Duration = 0.0
     interval: PositiveDuration = 900.0
     replications: Annotated[int, Field(ge=1, le=100_000)] = 10
-    seed: Annotated[int, Field(ge=0)] = 0
+    seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = 0
     customers: Customers = Customers()
     categories: Annotated[dict[Name, Category], Field(min_length=1)]
     channels: Annotated[dict[Name, Channel], Field(min_length=1)]
