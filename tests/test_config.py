@@ -705,6 +705,15 @@ def test_union_fields_say_what_is_allowed(
     assert "valid string" not in err.message, err.message
 
 
+def test_one_bad_weekday_is_one_problem(tmp_path: Path) -> None:
+    text = edit(BASE, ("    agents: 10\n", "    shifts: [{start: '08:00', end: '16:00', agents: 3, days: [monday]}]\n"))
+    _, err = load_error(tmp_path, text)
+    assert err.field == "pools.team.shifts[0].days[0]"
+    assert "'mon'" in err.message and "'sun'" in err.message
+    # `days` may also be the word `all`, and `shifts` a word; those alternatives are not mistakes
+    assert "more problem" not in err.message, err.message
+
+
 # -- YAML-level problems -------------------------------------------------------------------------------
 
 
@@ -839,6 +848,15 @@ def test_override_of_a_key_not_in_the_file_claims_no_line() -> None:
     with pytest.raises(ScenarioError) as info:
         load_scenario(TEXTBOOK, overrides={"bogus": 1})
     assert info.value.field == "bogus"
+    assert info.value.line is None, str(info.value)
+
+
+def test_bad_override_value_is_not_blamed_on_the_file_line() -> None:
+    # The bad value came from the override (e.g. `run --horizon 20parsec`), not from line 2 of
+    # the file (`horizon: 2000h`), so no file line should be named.
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(TEXTBOOK, overrides={"horizon": "20parsec"})
+    assert info.value.field == "horizon" and "parsec" in info.value.message
     assert info.value.line is None, str(info.value)
 
 

@@ -276,7 +276,9 @@ def _message(err: Mapping[str, Any], data: Any, path: list[Any]) -> str:
 _PREFERENCE = {"value_error": 0, "union_tag_invalid": 0, "extra_forbidden": 0, "missing": 1}
 
 
-def _from_validation_error(exc: ValidationError, data: Any, tree: Any, file: str) -> ScenarioError:
+def _from_validation_error(
+    exc: ValidationError, data: Any, tree: Any, file: str, overridden: frozenset[str] = frozenset()
+) -> ScenarioError:
     errors = exc.errors(include_url=False)
     # Among errors at the same user-facing place, the one from our own validators is clearest.
     first_path = _data_path(data, errors[0]["loc"], errors[0].get("type") in ("missing", "extra_forbidden"))
@@ -295,7 +297,11 @@ def _from_validation_error(exc: ValidationError, data: Any, tree: Any, file: str
     places = {
         tuple(_data_path(data, e["loc"], e.get("type") in ("missing", "extra_forbidden"))) for e in errors
     }
-    others = len(places - {tuple(path)})
+    # errors at ancestors of this place are the other forms a union allowed, not more problems
+    others = len({p for p in places if tuple(path[: len(p)]) != p})
+    if path and path[0] in overridden:
+        line, col = None, None
+        message += " (given on the command line)"
     if others > 0:
         message += f" ({others} more problem{'s' if others > 1 else ''} after this one)"
     return ScenarioError(message, file=file, field=dotted(path, data), line=line, column=col)
@@ -307,6 +313,7 @@ def scenario_from_dict(
     source: str = "<scenario>",
     tree: Any = None,
     base_dir: Path | None = None,
+    overridden: frozenset[str] = frozenset(),
 ) -> Scenario:
     """Validate plain data into a Scenario, raising ScenarioError with file/field/line."""
     tree = data if tree is None else tree
@@ -315,7 +322,7 @@ def scenario_from_dict(
     try:
         scenario = Scenario.model_validate(data, context={"base_dir": base_dir or Path.cwd()})
     except ValidationError as exc:
-        raise _from_validation_error(exc, data, tree, source) from None
+        raise _from_validation_error(exc, data, tree, source, overridden) from None
     except (ValueError, TypeError, OSError, OverflowError) as exc:  # outside pydantic's wrapping
         raise ScenarioError(str(exc), file=source) from None
     except RecursionError:
@@ -323,7 +330,7 @@ def scenario_from_dict(
     problem = check_scenario(scenario)
     if problem is not None:
         path, message = problem
-        line, col = locate(tree, path)
+        line, col = locate(tree, path) if not (path and path[0] in overridden) else (None, None)
         raise ScenarioError(message, file=source, field=dotted(path, data), line=line, column=col)
     return scenario
 
@@ -338,4 +345,10 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
         raise ScenarioError(str(exc), file=str(path)) from None
     if overrides:
         data = {**data, **overrides}
-    return scenario_from_dict(data, source=str(path), tree=tree, base_dir=path.resolve().parent)
+    return scenario_from_dict(
+        data,
+        source=str(path),
+        tree=tree,
+        base_dir=path.resolve().parent,
+        overridden=frozenset(overrides or ()),
+    )
