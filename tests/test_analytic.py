@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-import yaml
+from ruamel.yaml import YAML
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import linalg
@@ -32,7 +32,7 @@ from simsupport.analytic import (
 )
 
 REFERENCE = Path(__file__).parent / "data" / "reference-cases.yaml"
-CASES: list[dict[str, Any]] = yaml.safe_load(REFERENCE.read_text(encoding="utf-8"))["cases"]
+CASES: list[dict[str, Any]] = YAML(typ="safe").load(REFERENCE.read_text(encoding="utf-8"))["cases"]
 REL = 1e-7  # reference values are exact (12 significant digits)
 
 

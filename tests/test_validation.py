@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-import yaml
+from ruamel.yaml import YAML
 
 from helpers_sim import build, ci, mmn_dict
 from simsupport.analytic import erlang_b, erlang_c_metrics
@@ -50,7 +50,7 @@ from simsupport.experiment.statistics import aggregate
 from simsupport.metrics import summarize
 
 REFERENCE = Path(__file__).parent / "data" / "reference-cases.yaml"
-DOC: dict[str, Any] = yaml.safe_load(REFERENCE.read_text(encoding="utf-8"))
+DOC: dict[str, Any] = YAML(typ="safe").load(REFERENCE.read_text(encoding="utf-8"))
 CASES: list[dict[str, Any]] = DOC["cases"]
 CASE_BY_ID = {c["id"]: c for c in CASES}
 WORKERS = 2
