@@ -88,6 +88,7 @@ class ReplicationResult:
     replication: int
     seed: int
     class_keys: list[tuple[str, str, str, bool, int]]  # channel, category, language, vip, priority
+    class_volatile: list[bool]  # class counts tickets that arrived in volatile intervals
     class_counters: np.ndarray  # [n_classes, len(COUNTERS)]
     class_hist: np.ndarray  # [n_classes, N_BINS]
     pool_names: list[str]
@@ -303,7 +304,7 @@ def metrics_from(counters: np.ndarray, hist: np.ndarray) -> dict[str, float]:
     }
 
 
-SCOPES = ("overall", "by_channel", "by_category", "by_priority", "by_language", "by_pool")
+SCOPES = ("overall", "by_channel", "by_category", "by_priority", "by_language", "by_pool", "volatile")
 
 
 def summarize(r: ReplicationResult) -> dict[str, dict[str, dict[str, float]]]:
@@ -350,4 +351,12 @@ def summarize(r: ReplicationResult) -> dict[str, dict[str, dict[str, float]]]:
             "agents_on_duty": float(duty[p]) / r.window,
         }
     out["by_pool"] = pools
+    if any(r.class_volatile):
+        # tickets that arrived in volatile intervals (market.response.volatile_above)
+        rows = [i for i, v in enumerate(r.class_volatile) if v]
+        vol = {"all": metrics_from(r.class_counters[rows].sum(axis=0), r.class_hist[rows].sum(axis=0))}
+        for name in r.channel_names:
+            ch_rows = [i for i in rows if keys[i][0] == name]
+            vol[name] = metrics_from(r.class_counters[ch_rows].sum(axis=0), r.class_hist[ch_rows].sum(axis=0))
+        out["volatile"] = vol
     return out

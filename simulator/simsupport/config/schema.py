@@ -27,6 +27,7 @@ from pydantic import (
 
 from ..units import Duration, PositiveDuration, Probability, Rate, Share
 from .distributions import Deterministic, Distribution, Exponential
+from .market import Market
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=64)]
@@ -182,6 +183,9 @@ class Category(Frozen):
     by_channel: dict[Name, Annotated[float, Field(gt=0)] | Distribution] = {}
     by_language: dict[Name, Annotated[float, Field(gt=0)] | Distribution] = {}
     wrap_up: Distribution | Duration | None = None
+    volatility_weight: Annotated[float, Field(gt=0, le=100)] = Field(
+        default=1.0, description="each doubling of volatility multiplies this category's odds by it"
+    )
 
     @field_validator("wrap_up")
     @classmethod
@@ -327,6 +331,7 @@ class Scenario(Frozen):
     channels: Annotated[dict[Name, Channel], Field(min_length=1)]
     pools: Annotated[list[Pool], Field(min_length=1)]
     routing: Routing = Routing()
+    market: Market | None = None
 
     @field_validator("start")
     @classmethod

@@ -31,22 +31,46 @@ class PiecewiseRate:
         weekly: Sequence[float],
         tz: str,
         start: datetime,
+        multiplier: Sequence[float] | None = None,
+        step: float = 60.0,
     ) -> None:
         self.base = base
+        # market multiplier per step of `step` seconds (held after the last step)
+        self.mult = list(multiplier) if multiplier is not None else None
+        self.step = step
+        self.p_start = 0.0
+        self.p_end = -1.0
+        self.p_rate = 0.0
         self.daily = tuple(daily)
         self.weekly = tuple(weekly)
         self.tz = ZoneInfo(tz)
         self.start = start
         self.slot = 86400.0 / len(self.daily)
-        self.constant = all(w == self.daily[0] for w in self.daily) and all(
+        self.flat_profile = all(w == self.daily[0] for w in self.daily) and all(
             w == self.weekly[0] for w in self.weekly
         )
+        self.constant = self.flat_profile and self.mult is None
         self.seg_end = -1.0
         self.seg_rate = 0.0
 
     def segment(self, t: float) -> tuple[float, float]:
-        """(rate, end) of the segment holding simulation time t."""
-        if self.constant:
+        """(rate, end) of the segment holding simulation time t: profile times market."""
+        if not (self.p_start <= t < self.p_end):
+            self.p_rate, self.p_end = self._profile_segment(t)
+            self.p_start = t
+        if self.mult is None:
+            return self.p_rate, self.p_end
+        step = self.step
+        k = int(t // step)
+        end = (k + 1) * step
+        if end <= t:  # floating point at a boundary
+            k += 1
+            end = (k + 1) * step
+        m = self.mult[k] if k < len(self.mult) else self.mult[-1]
+        return self.p_rate * m, min(end, self.p_end)
+
+    def _profile_segment(self, t: float) -> tuple[float, float]:
+        if self.flat_profile:
             return self.base * self.daily[0] * self.weekly[0], math.inf
         local = (self.start + timedelta(seconds=t)).astimezone(self.tz)
         midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -93,6 +117,8 @@ def make_rate(
     weekly: str | Sequence[float],
     tz: str,
     start: datetime,
+    multiplier: Sequence[float] | None = None,
+    step: float = 60.0,
 ) -> PiecewiseRate:
     return PiecewiseRate(
         base,
@@ -100,6 +126,8 @@ def make_rate(
         profile_weights(weekly, WEEKLY_PROFILES, "weekly"),
         tz,
         start,
+        multiplier,
+        step,
     )
 
 

@@ -33,9 +33,10 @@ from ..config.schema import Scenario
 from ..metrics import SL_CODES, SL_NONE, Collector, ReplicationResult
 from ..rng import Streams
 from .agents import Agent, PoolState, ShiftBlock, shift_blocks, shift_specs
+from ..market.drive import build_drive, mix_weights
 from .arrivals import make_rate
 from .routing import agent_chooser, build_groups, enqueue, next_ticket, pool_preference, routing_key
-from .sampling import exponential_sampler, make_sampler, uniform_sampler
+from .sampling import BlockSampler, exponential_sampler, make_sampler, uniform_sampler
 from .tickets import ABANDONED, BLOCKED, DONE, SERVING, WAITING, Ticket, TicketClass
 
 INF = math.inf
@@ -49,7 +50,7 @@ class ChannelState:
         "index", "name", "rate", "gap", "pick", "cum", "classes", "patience", "max_waiting",
         "lines", "waiting", "in_service", "q_sum", "const", "sla_T", "sla_code",
         "short_abandon", "retry_prob", "retry_u", "retry_delay", "retry_to", "retry_patience",
-        "max_retries",
+        "max_retries", "shift", "mix_k", "base_p", "cat_w", "volatile", "kids", "kid_delay",
     )  # fmt: skip
 
     def __init__(self, index: int, name: str) -> None:
@@ -62,6 +63,10 @@ class ChannelState:
         self.cum: list[float] = []
         self.retry_prob = 0.0
         self.max_retries = 0
+        self.shift = False  # category mix follows volatility
+        self.mix_k = -1
+        self.volatile: list[TicketClass] = []  # twins of `classes` for volatile intervals
+        self.kids: Any = None  # Hawkes: sampler of the number of contacts one contact triggers
 
     def area(self, now: float) -> float:
         """Integral of the number waiting over [0, now].
@@ -115,6 +120,8 @@ class Desk:
         self.on_wrapped = self._wrapped
         self.on_retry = self._retry
         self.on_fall_back = self._fall_back
+        self.on_child = self._child
+        self.drive = build_drive(scenario, self.streams, self.end + max(scenario.horizon, MIN_DRAIN) + 3600.0)
         self._build_pools()
         self._build_channels()
         self._build_classes()
@@ -134,7 +141,12 @@ class Desk:
         self.channel_by_name: dict[str, ChannelState] = {}
         for i, (name, spec) in enumerate(s.channels.items()):
             ch = ChannelState(i, name)
-            ch.rate = make_rate(spec.rate, spec.daily_profile, spec.weekly_profile, spec.timezone, s.start)
+            drive = self.drive
+            ch.rate = make_rate(
+                spec.rate, spec.daily_profile, spec.weekly_profile, spec.timezone, s.start,
+                drive.multiplier[name] if drive is not None else None,
+                drive.path.step if drive is not None else 60.0,
+            )  # fmt: skip
             # constant rate: gaps are exponential with mean 1/rate; otherwise unit exponential
             # amounts of cumulative intensity, turned into times by the rate's segments
             ch.const = ch.rate.constant and spec.rate > 0
@@ -251,6 +263,43 @@ class Desk:
         groups, self.listeners = build_groups(pool_queues, n_queues)
         for ps in self.pools:
             ps.groups = groups[ps.index]
+        if self.drive is not None:
+            self._build_market()
+
+    def _build_market(self) -> None:
+        """Volatile twins, the category mix shift and contagion, from the market drive."""
+        drive = self.drive
+        assert drive is not None and self.s.market is not None
+        resp = self.s.market.response
+        # an interval is volatile when its mean volatility is volatile_above x the calm level
+        path = drive.path
+        per = max(1, int(round(self.s.interval / path.step)))
+        n_iv = int(len(path.vol) // per)
+        means = path.vol[: n_iv * per].reshape(n_iv, per).mean(axis=1)
+        self.volatile_flags = (means >= resp.volatile_above * path.reference_vol).tolist()
+        self.volatile_flags += [self.volatile_flags[-1]] * 2
+        self.inv_interval = 1.0 / self.s.interval
+        base = list(self.classes)
+        twin_of = {}
+        for c in base:
+            twin = c.twin(len(self.classes))
+            twin_of[c.index] = twin
+            self.classes.append(twin)
+        contagion = resp.contagion
+        for ch in self.channels:
+            ch.volatile = [twin_of[c.index] for c in ch.classes]
+            if drive.mix_shift and len(ch.classes) > 1:
+                ch.shift = True
+                cum = np.asarray(ch.cum)
+                ch.base_p = np.diff(cum, prepend=0.0)
+                ch.cat_w = np.array([self.s.categories[c.category].volatility_weight for c in ch.classes])
+            if contagion is not None and contagion.branching > 0 and (
+                contagion.channels is None or ch.name in contagion.channels
+            ):
+                rng = self.streams(f"contagion/{ch.name}")
+                b = contagion.branching
+                ch.kids = BlockSampler(lambda n, rng=rng, b=b: rng.poisson(b, n), label=f"poisson {b}")
+                ch.kid_delay = exponential_sampler(self.streams(f"contagion_delay/{ch.name}"), contagion.decay)
 
     # -- the hot path ---------------------------------------------------------------------
     def _arrive(self, ev: simpy.Event) -> None:
@@ -262,12 +311,40 @@ class Desk:
             nxt = ch.rate.next_arrival(now, ch.gap())
             if nxt < INF:
                 Timeout(self.env, nxt - now, ch).callbacks.append(self.on_arrive)
+        self._arrival(ch, now)
+
+    def _child(self, ev: simpy.Event) -> None:
+        """A contact triggered by an earlier one (Hawkes self-excitation)."""
+        self._arrival(ev._value, self.env._now)
+
+    def _arrival(self, ch: ChannelState, now: float) -> None:
+        """A new customer contact on a channel: draw who and what, then admit it."""
+        if ch.shift:
+            self._shift_mix(ch, now)
         classes = ch.classes
-        cls = classes[bisect_right(ch.cum, ch.pick())] if len(classes) > 1 else classes[0]
+        i = bisect_right(ch.cum, ch.pick()) if len(classes) > 1 else 0
+        cls = classes[i]
+        if ch.volatile and self.volatile_flags[int(now * self.inv_interval)]:
+            cls = ch.volatile[i]  # same queue and routing; counted in the `volatile` scope too
         patience = ch.patience() if ch.patience is not None else INF
         self.next_id += 1
         t = Ticket(cls, now, cls.work(), patience, self.warmup <= now < self.end, 0, self.next_id)
+        if ch.kids is not None:
+            for _ in range(ch.kids()):
+                Timeout(self.env, ch.kid_delay(), ch).callbacks.append(self.on_child)
         self._admit(t, now)
+
+    def _shift_mix(self, ch: ChannelState, now: float) -> None:
+        """Recompute the class odds when the market moves to a new step."""
+        drive = self.drive
+        assert drive is not None
+        k = min(int(now // drive.path.step), len(drive.log2_ratio) - 1)
+        if k == ch.mix_k:
+            return
+        ch.mix_k = k
+        p = mix_weights(ch.base_p, ch.cat_w, float(drive.log2_ratio[k]))
+        ch.cum = np.cumsum(p).tolist()
+        ch.cum[-1] = 1.0
 
     def _admit(self, t: Ticket, now: float) -> None:
         cls = t.cls
@@ -514,6 +591,7 @@ class Desk:
             replication=self.replication,
             seed=self.s.seed,
             class_keys=[(c.channel.name, c.category, c.language, c.vip, c.priority) for c in self.classes],
+            class_volatile=[c.volatile for c in self.classes],
             class_counters=sink.counters,
             class_hist=sink.hist,
             pool_names=[p.name for p in self.s.pools],
@@ -536,11 +614,26 @@ class Desk:
             tickets=self.log.rows if self.log is not None else None,
         )
 
+    def _market_over(self, t0: float, t1: float, channel: str) -> tuple[float, float, float]:
+        """Closing price, mean volatility and mean arrival multiplier of [t0, t1)."""
+        drive = self.drive
+        if drive is None:
+            return math.nan, math.nan, 1.0
+        step = drive.path.step
+        k0 = min(int(t0 // step), len(drive.path.vol) - 1)
+        k1 = max(k0 + 1, min(int(math.ceil(t1 / step)), len(drive.path.vol)))
+        return (
+            float(drive.path.price[k1 - 1]),
+            float(drive.path.vol[k0:k1].mean()),
+            float(drive.multiplier[channel][k0:k1].mean()),
+        )
+
     def _interval_table(self) -> dict[str, list[Any]]:
         """One row per reporting interval and channel."""
         cols: dict[str, list[Any]] = {k: [] for k in (
             "replication", "interval", "start_s", "channel", "offered", "answered", "abandoned",
-            "asa_s", "service_level", "mean_queue", "agents_on_duty", "occupancy")}  # fmt: skip
+            "asa_s", "service_level", "mean_queue", "agents_on_duty", "occupancy", "price",
+            "volatility", "arrival_multiplier")}  # fmt: skip
         snaps = self.snapshots
         sink = self.sink
         pool_channels = [
@@ -572,6 +665,10 @@ class Desk:
                 cols["mean_queue"].append((q1[ci] - q0[ci]) / length)
                 cols["agents_on_duty"].append(duty / length)
                 cols["occupancy"].append(busy / duty if duty > 0 else math.nan)
+                price, vol, mult = self._market_over(t0, t1, ch.name)
+                cols["price"].append(price)
+                cols["volatility"].append(vol)
+                cols["arrival_multiplier"].append(mult)
         return cols
 
 

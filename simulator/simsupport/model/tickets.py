@@ -73,6 +73,7 @@ class TicketClass:
         "fallback_qid",
         "fallback_pools",
         "sla_threshold",
+        "volatile",
     )
 
     def __init__(
@@ -102,3 +103,17 @@ class TicketClass:
         self.fallback_qid = -1
         self.fallback_pools: list[PoolState] = []
         self.sla_threshold = float("inf")
+        self.volatile = False  # a twin that counts tickets arriving in volatile intervals
+
+    def twin(self, index: int) -> TicketClass:
+        """The same class for tickets that arrive while the market is volatile.
+
+        It shares the queue, pools and samplers, so routing cannot tell the two apart; only
+        its statistics index differs, which gives the `volatile` scope at no cost per ticket.
+        """
+        t = TicketClass.__new__(TicketClass)
+        for name in TicketClass.__slots__:
+            setattr(t, name, getattr(self, name))
+        t.index = index
+        t.volatile = True
+        return t
