@@ -151,10 +151,7 @@ class Collector:
         # abandoned, blocked or still waiting, so offered is their sum (`still_waiting` adds
         # the last at the end). The model counts arrivals independently, which is what the
         # conservation test compares against.
-        self.a_cls: list[int] = []
-        self.a_arr: list[float] = []
-        self.a_wait: list[float] = []
-        self.a_pool: list[int] = []
+        self.answers: list[tuple[int, float, float, int]] = []  # (class, arrival, wait, pool)
         self.x_cls: list[int] = []
         self.x_arr: list[float] = []
         self.x_wait: list[float] = []
@@ -188,11 +185,9 @@ class Collector:
         self.iv["offered"][t.cls.channel.index, k] += 1
 
     def answered(self, t: Any, wait: float, pool: int) -> None:
-        self.a_cls.append(t.cls.index)
-        self.a_arr.append(t.arrival)
-        self.a_wait.append(wait)
-        self.a_pool.append(pool)
-        if len(self.a_cls) >= FLUSH:
+        answers = self.answers
+        answers.append((t.cls.index, t.arrival, wait, pool))
+        if len(answers) >= FLUSH:
             self._flush_answered()
 
     def abandoned(self, t: Any, wait: float) -> None:
@@ -215,12 +210,13 @@ class Collector:
         flat += np.bincount(cell, weights=weights, minlength=flat.size)
 
     def _flush_answered(self) -> None:
-        if not self.a_cls:
+        if not self.answers:
             return
-        cls = np.asarray(self.a_cls, dtype=np.int64)
-        wait = np.asarray(self.a_wait)
-        pool = np.asarray(self.a_pool, dtype=np.int64)
-        cell = self._interval_index(cls, np.asarray(self.a_arr))
+        block = np.array(self.answers, dtype=float)
+        cls = block[:, 0].astype(np.int64)
+        wait = block[:, 2]
+        pool = block[:, 3].astype(np.int64)
+        cell = self._interval_index(cls, block[:, 1])
         has_sla = (self.sl_code[cls] >= 0).astype(float)
         met = (wait <= self.sl_T[cls]).astype(float) * has_sla
         self._add("answered", cls)
@@ -239,8 +235,7 @@ class Collector:
         self.pool_answered += np.bincount(pool, minlength=self.n_pools)
         self.pool_wait += np.bincount(pool, weights=wait, minlength=self.n_pools)
         np.add.at(self.pool_hist, (pool, bins), 1)
-        for buf in (self.a_cls, self.a_arr, self.a_wait, self.a_pool):
-            buf.clear()
+        self.answers.clear()
 
     def _flush_abandoned(self) -> None:
         if not self.x_cls:

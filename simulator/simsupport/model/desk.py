@@ -51,6 +51,7 @@ class ChannelState:
         "lines", "waiting", "in_service", "q_sum", "const", "sla_T", "sla_code",
         "short_abandon", "retry_prob", "retry_u", "retry_delay", "retry_to", "retry_patience",
         "max_retries", "shift", "mix_k", "base_p", "cat_w", "volatile", "kids", "kid_delay",
+        "triggered",
     )  # fmt: skip
 
     def __init__(self, index: int, name: str) -> None:
@@ -67,6 +68,7 @@ class ChannelState:
         self.mix_k = -1
         self.volatile: list[TicketClass] = []  # twins of `classes` for volatile intervals
         self.kids: Any = None  # Hawkes: sampler of the number of contacts one contact triggers
+        self.triggered = Triggered(self)
 
     def area(self, now: float) -> float:
         """Integral of the number waiting over [0, now].
@@ -75,6 +77,15 @@ class ChannelState:
         each join or leave costs one addition: area(now) = q_sum + waiting * now.
         """
         return self.q_sum + self.waiting * now
+
+
+class Triggered:
+    """Marks an arrival event as a contact triggered by another (not a scheduled arrival)."""
+
+    __slots__ = ("channel",)
+
+    def __init__(self, channel: ChannelState) -> None:
+        self.channel = channel
 
 
 class TicketLog:
@@ -120,7 +131,6 @@ class Desk:
         self.on_wrapped = self._wrapped
         self.on_retry = self._retry
         self.on_fall_back = self._fall_back
-        self.on_child = self._child
         self.drive = build_drive(scenario, self.streams, self.end + max(scenario.horizon, MIN_DRAIN) + 3600.0)
         self._build_pools()
         self._build_channels()
@@ -303,22 +313,22 @@ class Desk:
 
     # -- the hot path ---------------------------------------------------------------------
     def _arrive(self, ev: simpy.Event) -> None:
-        ch: ChannelState = ev._value
+        """A customer contact on a channel: draw who and what, then admit it.
+
+        The event's value is the channel for a regular arrival (which schedules the next one),
+        or the channel's `Triggered` marker for a contact triggered by an earlier one (Hawkes
+        self-excitation). One function serves both: a call less on the hot path.
+        """
+        ch = ev._value
         now = self.env._now
-        if ch.const:
+        if ch.__class__ is Triggered:
+            ch = ch.channel
+        elif ch.const:
             Timeout(self.env, ch.gap(), ch).callbacks.append(self.on_arrive)
         else:
             nxt = ch.rate.next_arrival(now, ch.gap())
             if nxt < INF:
                 Timeout(self.env, nxt - now, ch).callbacks.append(self.on_arrive)
-        self._arrival(ch, now)
-
-    def _child(self, ev: simpy.Event) -> None:
-        """A contact triggered by an earlier one (Hawkes self-excitation)."""
-        self._arrival(ev._value, self.env._now)
-
-    def _arrival(self, ch: ChannelState, now: float) -> None:
-        """A new customer contact on a channel: draw who and what, then admit it."""
         if ch.shift:
             self._shift_mix(ch, now)
         classes = ch.classes
@@ -331,7 +341,7 @@ class Desk:
         t = Ticket(cls, now, cls.work(), patience, self.warmup <= now < self.end, 0, self.next_id)
         if ch.kids is not None:
             for _ in range(ch.kids()):
-                Timeout(self.env, ch.kid_delay(), ch).callbacks.append(self.on_child)
+                Timeout(self.env, ch.kid_delay(), ch.triggered).callbacks.append(self.on_arrive)
         self._admit(t, now)
 
     def _shift_mix(self, ch: ChannelState, now: float) -> None:
@@ -356,7 +366,12 @@ class Desk:
         if ch.lines is not None and ch.waiting + ch.in_service >= ch.lines:
             self._block(t)
             return
-        agent = self.choose_agent(cls.pools) if cls.pools else None
+        pools = cls.pools
+        if len(pools) == 1:  # the common case, without a call
+            idle = pools[0].idle
+            agent = idle.popleft() if idle else None
+        else:
+            agent = self.choose_agent(pools) if pools else None
         if agent is not None:
             self._start(t, agent, now, 0.0)
             return
@@ -414,12 +429,8 @@ class Desk:
         pool.busy -= 1
         if agent.leaving:
             self._go_off(agent, now)
-        else:
-            self._seek_work(agent, now)
-
-    def _seek_work(self, agent: Agent, now: float) -> None:
-        """A free agent takes the next waiting ticket it may serve, or joins the idle FIFO."""
-        pool = agent.pool
+            return
+        # a free agent takes the next waiting ticket it may serve, or joins the idle FIFO
         t = next_ticket(pool)
         if t is not None:
             self._dequeue(t, now)
@@ -491,7 +502,11 @@ class Desk:
             pool.duty_sum -= now
             pool.duty += 1
             agents.append(a)
-            self._seek_work(a, now)
+            # a new agent is released into the pool like one who just finished: count it busy
+            # for an instant (no area: the two updates cancel) and let _release find it work
+            pool.busy_sum -= now
+            pool.busy += 1
+            self._release(a, now)
         return agents
 
     def _go_off(self, agent: Agent, now: float) -> None:
