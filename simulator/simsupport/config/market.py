@@ -35,7 +35,12 @@ class Shock(_Frozen):
 
 
 class Contagion(_Frozen):
-    """Hawkes self-excitation: each contact triggers on average `branching` more."""
+    """Hawkes self-excitation: each contact triggers on average `branching` more.
+
+    The channel's `rate` stays its long-run average: contacts arrive on their own at
+    rate * (1 - branching) and the rest are triggered, so contagion makes the load burstier
+    without changing its mean.
+    """
 
     branching: float
     decay: PositiveDuration

@@ -153,7 +153,8 @@ class Desk:
             ch = ChannelState(i, name)
             drive = self.drive
             ch.rate = make_rate(
-                spec.rate, spec.daily_profile, spec.weekly_profile, spec.timezone, s.start,
+                spec.rate * self._background_share(name), spec.daily_profile, spec.weekly_profile,
+                spec.timezone, s.start,
                 drive.multiplier[name] if drive is not None else None,
                 drive.path.step if drive is not None else 60.0,
             )  # fmt: skip
@@ -192,6 +193,19 @@ class Desk:
                 if tspec.patience == "none"
                 else make_sampler(tspec.patience, self.streams(f"retry_patience/{target.name}"))
             )
+
+    def _background_share(self, channel: str) -> float:
+        """Share of a channel's rate that arrives on its own, the rest being triggered.
+
+        With contagion (branching b) each contact triggers b more on average, so a background
+        rate of rate * (1 - b) keeps the long-run average at `rate`: the channel's rate means
+        the same with or without contagion, and contagion changes only how bursty it is.
+        """
+        m = self.s.market
+        c = m.response.contagion if m is not None else None
+        if c is None or (c.channels is not None and channel not in c.channels):
+            return 1.0
+        return 1.0 - c.branching
 
     def _build_classes(self) -> None:
         s = self.s

@@ -163,3 +163,65 @@ def daily_profile_plot(
                 ax.set_xlabel(f"time of day ({tz_label})")
     fig.suptitle(f"{title}: over the day (line: mean; band: 10-90% of replications)", fontsize=12)
     return _save(fig, path)
+
+
+def burst_timeline_plot(
+    intervals: pd.DataFrame,
+    shocks: Sequence[pd.Timestamp],
+    targets: Mapping[str, float | None],
+    path: Path,
+    title: str,
+) -> Path:
+    """The market and the desk over time: what a burst does, interval by interval.
+
+    Top: price and volatility. Below: arrivals, tickets waiting and service level per channel.
+    Lines are means across replications, bands the 10-90% range; shocks are dashed lines.
+    """
+    import matplotlib.dates as mdates
+
+    df = intervals
+    chans = list(dict.fromkeys(df["channel"]))
+    fig = Figure(figsize=(12, 11), layout="constrained")
+    axes = fig.subplots(4, 1, sharex=True, gridspec_kw={"height_ratios": [1.1, 1, 1, 1]})
+
+    def band(ax, frame: pd.DataFrame, col: str, color: str, label: str | None) -> None:
+        wide = frame.pivot_table(index="start", columns="replication", values=col, aggfunc="mean")
+        x = wide.index
+        ax.fill_between(x, wide.quantile(0.1, axis=1), wide.quantile(0.9, axis=1), color=color, alpha=0.18, lw=0)
+        ax.plot(x, wide.mean(axis=1), color=color, lw=1.6, label=label)
+
+    first = df[df["channel"] == chans[0]]
+    ax = axes[0]
+    band(ax, first, "price", "0.15", "price")
+    ax.set_ylabel("price")
+    ax2 = ax.twinx()
+    band(ax2, first, "volatility", "#d62728", "volatility")
+    ax2.set_ylabel("daily volatility", color="#d62728")
+    ax2.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.set_title("market: price (black) and volatility (red)", loc="left", fontsize=10)
+    for i, ch in enumerate(chans):
+        sub = df[df["channel"] == ch]
+        color = COLORS[i % len(COLORS)]
+        band(axes[1], sub, "offered", color, ch)
+        band(axes[2], sub, "mean_queue", color, ch)
+        band(axes[3], sub, "service_level", color, ch)
+        target = targets.get(ch)
+        if target is not None:
+            axes[3].axhline(target, color=color, ls=":", lw=0.9)
+    axes[1].set_ylabel("arrivals per interval")
+    axes[2].set_ylabel("waiting (mean)")
+    axes[3].set_ylabel("service level")
+    axes[3].set_ylim(0, 1.02)
+    axes[3].yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    axes[1].legend(ncol=len(chans), fontsize=8, loc="upper left")
+    axes[3].set_title("dotted: each channel's target", loc="left", fontsize=9)
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        for shock in shocks:
+            ax.axvline(shock, color="0.2", ls="--", lw=1)
+    for shock in shocks:
+        axes[0].annotate("shock", xy=(shock, 1.0), xycoords=("data", "axes fraction"), fontsize=8,
+                         xytext=(3, -10), textcoords="offset points")  # fmt: skip
+    axes[3].xaxis.set_major_formatter(mdates.DateFormatter("%a %H:%M"))
+    fig.suptitle(f"{title}: burst timeline (lines: mean; bands: 10-90% of replications)", fontsize=12)
+    return _save(fig, path)

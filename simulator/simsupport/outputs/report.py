@@ -8,7 +8,7 @@ from pathlib import Path
 from ..config.schema import Scenario
 from ..metrics import ReplicationResult
 from .files import write_json, write_table
-from .plots import channel_wait_histograms, daily_profile_plot, wait_distribution_plot
+from .plots import burst_timeline_plot, channel_wait_histograms, daily_profile_plot, wait_distribution_plot
 from .summary import summary_document
 from .tables import interval_frame, ticket_frame
 
@@ -44,4 +44,11 @@ def write_run(
         targets = {name: (s[1] if s else None) for name, s in sla.items()}
         tz = scenario.start.tzname() or "UTC"
         written.append(daily_profile_plot(intervals, targets, out / "daily_profile.png", scenario.name, tz))
+        if scenario.market is not None:
+            import pandas as pd
+
+            shocks = [pd.Timestamp(scenario.start) + pd.Timedelta(seconds=sh.at) for sh in scenario.market.shocks]
+            written.append(
+                burst_timeline_plot(intervals, shocks, targets, out / "burst_timeline.png", scenario.name)
+            )
     return doc, written
