@@ -51,7 +51,7 @@ class ChannelState:
         "lines", "waiting", "in_service", "q_sum", "const", "sla_T", "sla_code",
         "short_abandon", "retry_prob", "retry_u", "retry_delay", "retry_to", "retry_patience",
         "max_retries", "shift", "mix_k", "base_p", "cat_w", "volatile", "kids", "kid_delay",
-        "triggered",
+        "triggered", "mix_x",
     )  # fmt: skip
 
     def __init__(self, index: int, name: str) -> None:
@@ -66,6 +66,7 @@ class ChannelState:
         self.max_retries = 0
         self.shift = False  # category mix follows volatility
         self.mix_k = -1
+        self.mix_x = 0.0  # log2 volatility ratio the current odds were computed for (0: as written)
         self.volatile: list[TicketClass] = []  # twins of `classes` for volatile intervals
         self.kids: Any = None  # Hawkes: sampler of the number of contacts one contact triggers
         self.triggered = Triggered(self)
@@ -366,7 +367,11 @@ class Desk:
         if k == ch.mix_k:
             return
         ch.mix_k = k
-        p = mix_weights(ch.base_p, ch.cat_w, float(drive.log2_ratio[k]))
+        x = float(drive.log2_ratio[k])
+        if x == ch.mix_x:  # volatility has not moved (calm spells): the same odds, exactly
+            return
+        ch.mix_x = x
+        p = mix_weights(ch.base_p, ch.cat_w, x)
         ch.cum = np.cumsum(p).tolist()
         ch.cum[-1] = 1.0
 
