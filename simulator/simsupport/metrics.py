@@ -53,16 +53,22 @@ SL_CODES = {"answered_and_abandoned": SL_ANS_ABD, "answered": SL_ANS, "offered":
 INTERVAL_COUNTERS = ("offered", "answered", "abandoned", "wait_answered", "sl_num", "sl_den")
 
 
-def wait_bins(waits: np.ndarray) -> np.ndarray:
+# The worst-hour scope keeps one coarser histogram per hour and channel (5% resolution).
+HOUR = 3600.0
+HOUR_PER_E = 20.0
+HOUR_BINS = 23 * 20 + 2
+
+
+def wait_bins(waits: np.ndarray, per_e: float = PER_E, n_bins: int = N_BINS) -> np.ndarray:
     """Histogram bin of each wait (vectorised)."""
     out = np.zeros(len(waits), dtype=np.int64)
     pos = waits > 0
-    k = np.floor(np.log(np.maximum(waits[pos], W0) / W0) * PER_E).astype(np.int64) + 1
-    out[pos] = np.minimum(k, N_BINS - 1)
+    k = np.floor(np.log(np.maximum(waits[pos], W0) / W0) * per_e).astype(np.int64) + 1
+    out[pos] = np.minimum(k, n_bins - 1)
     return out
 
 
-def hist_quantile(hist: np.ndarray, q: float) -> float:
+def hist_quantile(hist: np.ndarray, q: float, per_e: float = PER_E) -> float:
     """Quantile from a wait histogram (log-linear interpolation inside the bin)."""
     total = hist.sum()
     if total == 0:
@@ -74,8 +80,8 @@ def hist_quantile(hist: np.ndarray, q: float) -> float:
         return 0.0
     below = cum[k - 1]
     frac = (target - below) / hist[k] if hist[k] else 0.0
-    lo = 0.0 if k == 1 else (k - 1) / PER_E
-    hi = k / PER_E
+    lo = 0.0 if k == 1 else (k - 1) / per_e
+    hi = k / per_e
     if k == 1:
         return W0 * frac
     return W0 * math.exp(lo + frac * (hi - lo))
@@ -108,6 +114,10 @@ class ReplicationResult:
     sim_end: float
     wall_time: float
     tickets_simulated: int
+    hour_counters: np.ndarray | None = None  # [n_hours * n_channels, len(COUNTERS)], hour-major
+    hour_hist: np.ndarray | None = None  # [n_hours * n_channels, HOUR_BINS]
+    first_hour: int = 0  # clock hour (since simulation time 0) of hour row 0
+    snapshots: dict[str, np.ndarray] | None = None  # t, queue area, busy and duty areas at interval edges
     tickets: dict[str, list[Any]] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -146,6 +156,11 @@ class Collector:
         self.k0 = int(warmup // interval)
         self.n_intervals = int(math.ceil(end / interval)) - self.k0
         self.iv = {name: np.zeros((self.n_channels, self.n_intervals)) for name in INTERVAL_COUNTERS}
+        # per clock hour and channel: counters and a coarse histogram, for the worst_hour scope
+        self.h0 = int(warmup // HOUR)
+        self.n_hours = int(math.ceil(end / HOUR)) - self.h0
+        self.hour_counters = np.zeros((self.n_hours * self.n_channels, len(COUNTERS)))
+        self.hour_hist = np.zeros((self.n_hours * self.n_channels, HOUR_BINS), dtype=np.int64)
         # Fact buffers: answered (class, arrival, wait, pool) and abandoned (class, arrival,
         # wait). Offered is not a fact of its own: every counted ticket ends answered,
         # abandoned, blocked or still waiting, so offered is their sum (`still_waiting` adds
@@ -159,10 +174,12 @@ class Collector:
     # -- facts from the model (hot path) ---------------------------------------------------
     def retrial(self, t: Any) -> None:
         self.counters[t.cls.index, C["retrials"]] += 1
+        self.hour_counters[self._hour_cell(t), C["retrials"]] += 1
 
     def blocked(self, t: Any) -> None:
         self._count_offered(t)
         self.counters[t.cls.index, C["blocked"]] += 1
+        self.hour_counters[self._hour_cell(t), C["blocked"]] += 1
 
     def still_waiting(self, t: Any, waited: float) -> None:
         """A counted ticket still in the queue when the run stopped (the drain hit its limit).
@@ -175,12 +192,17 @@ class Collector:
         i = t.cls.index
         if self.sl_code[i] >= 0 and waited > self.sl_T[i]:
             self.counters[i, C["sl_den"]] += 1
+            self.hour_counters[self._hour_cell(t), C["sl_den"]] += 1
             k = int(t.arrival / self.interval) - self.k0
             self.iv["sl_den"][t.cls.channel.index, k] += 1
+
+    def _hour_cell(self, t: Any) -> int:
+        return (int(t.arrival // HOUR) - self.h0) * self.n_channels + t.cls.channel.index
 
     def _count_offered(self, t: Any) -> None:
         i = t.cls.index
         self.counters[i, C["offered"]] += 1
+        self.hour_counters[self._hour_cell(t), C["offered"]] += 1
         k = int(t.arrival / self.interval) - self.k0
         self.iv["offered"][t.cls.channel.index, k] += 1
 
@@ -202,8 +224,14 @@ class Collector:
         k = (arrival / self.interval).astype(np.int64) - self.k0
         return self.class_channel[cls] * self.n_intervals + k
 
-    def _add(self, column: str, cls: np.ndarray, weights: np.ndarray | None = None) -> None:
-        self.counters[:, C[column]] += np.bincount(cls, weights=weights, minlength=self.n_classes)
+    def _hours(self, cls: np.ndarray, arrival: np.ndarray) -> np.ndarray:
+        return ((arrival // HOUR).astype(np.int64) - self.h0) * self.n_channels + self.class_channel[cls]
+
+    def _add(self, column: str, cls: np.ndarray, hours: np.ndarray, weights: np.ndarray | None = None) -> None:
+        """Add to a counter column, by class and by hour and channel."""
+        j = C[column]
+        self.counters[:, j] += np.bincount(cls, weights=weights, minlength=self.n_classes)
+        self.hour_counters[:, j] += np.bincount(hours, weights=weights, minlength=len(self.hour_counters))
 
     def _add_iv(self, column: str, cell: np.ndarray, weights: np.ndarray | None = None) -> None:
         flat = self.iv[column].reshape(-1)
@@ -217,21 +245,23 @@ class Collector:
         wait = block[:, 2]
         pool = block[:, 3].astype(np.int64)
         cell = self._interval_index(cls, block[:, 1])
+        hours = self._hours(cls, block[:, 1])
         has_sla = (self.sl_code[cls] >= 0).astype(float)
         met = (wait <= self.sl_T[cls]).astype(float) * has_sla
-        self._add("answered", cls)
-        self._add("offered", cls)
+        self._add("answered", cls, hours)
+        self._add("offered", cls, hours)
         self._add_iv("offered", cell)
-        self._add("at_once", cls, (wait == 0).astype(float))
-        self._add("wait_answered", cls, wait)
-        self._add("sl_num", cls, met)
-        self._add("sl_den", cls, has_sla)
+        self._add("at_once", cls, hours, (wait == 0).astype(float))
+        self._add("wait_answered", cls, hours, wait)
+        self._add("sl_num", cls, hours, met)
+        self._add("sl_den", cls, hours, has_sla)
         self._add_iv("answered", cell)
         self._add_iv("wait_answered", cell, wait)
         self._add_iv("sl_num", cell, met)
         self._add_iv("sl_den", cell, has_sla)
         bins = wait_bins(wait)
         np.add.at(self.hist, (cls, bins), 1)
+        np.add.at(self.hour_hist, (hours, wait_bins(wait, HOUR_PER_E, HOUR_BINS)), 1)
         self.pool_answered += np.bincount(pool, minlength=self.n_pools)
         self.pool_wait += np.bincount(pool, weights=wait, minlength=self.n_pools)
         np.add.at(self.pool_hist, (pool, bins), 1)
@@ -242,19 +272,21 @@ class Collector:
             return
         cls = np.asarray(self.x_cls, dtype=np.int64)
         wait = np.asarray(self.x_wait)
-        cell = self._interval_index(cls, np.asarray(self.x_arr))
+        arrival = np.asarray(self.x_arr)
+        cell = self._interval_index(cls, arrival)
+        hours = self._hours(cls, arrival)
         code = self.sl_code[cls]
         short = wait < self.short[cls]
         long_ = ~short
         den = (long_ & ((code == SL_ANS_ABD) | (code == SL_OFFERED))).astype(float)
         num = (long_ & (code == SL_OFFERED) & (wait <= self.sl_T[cls])).astype(float)
-        self._add("abandoned", cls)
-        self._add("offered", cls)
+        self._add("abandoned", cls, hours)
+        self._add("offered", cls, hours)
         self._add_iv("offered", cell)
-        self._add("wait_abandoned", cls, wait)
-        self._add("short_abandoned", cls, short.astype(float))
-        self._add("sl_num", cls, num)
-        self._add("sl_den", cls, den)
+        self._add("wait_abandoned", cls, hours, wait)
+        self._add("short_abandoned", cls, hours, short.astype(float))
+        self._add("sl_num", cls, hours, num)
+        self._add("sl_den", cls, hours, den)
         self._add_iv("abandoned", cell)
         self._add_iv("sl_num", cell, num)
         self._add_iv("sl_den", cell, den)
@@ -272,7 +304,7 @@ def _ratio(a: float, b: float) -> float:
     return a / b if b > 0 else math.nan
 
 
-def metrics_from(counters: np.ndarray, hist: np.ndarray) -> dict[str, float]:
+def metrics_from(counters: np.ndarray, hist: np.ndarray, per_e: float = PER_E) -> dict[str, float]:
     """The metrics of a scope, from its summed class counters and histogram."""
     c = {name: float(counters[i]) for i, name in enumerate(COUNTERS)}
     admitted = c["offered"] - c["blocked"]
@@ -291,15 +323,17 @@ def metrics_from(counters: np.ndarray, hist: np.ndarray) -> dict[str, float]:
         "mean_wait_s": _ratio(c["wait_answered"] + c["wait_abandoned"], left),
         "asa_s": _ratio(c["wait_answered"], c["answered"]),
         "mean_wait_abandoned_s": _ratio(c["wait_abandoned"], c["abandoned"]),
-        "wait_p50_s": hist_quantile(hist, 0.50),
-        "wait_p90_s": hist_quantile(hist, 0.90),
-        "wait_p99_s": hist_quantile(hist, 0.99),
+        "wait_p50_s": hist_quantile(hist, 0.50, per_e),
+        "wait_p90_s": hist_quantile(hist, 0.90, per_e),
+        "wait_p99_s": hist_quantile(hist, 0.99, per_e),
         "service_level": sl,
         "sla_breach_rate": 1.0 - sl if not math.isnan(sl) else math.nan,
     }
 
 
-SCOPES = ("overall", "by_channel", "by_category", "by_priority", "by_language", "by_pool", "volatile")
+SCOPES = (
+    "overall", "by_channel", "by_category", "by_priority", "by_language", "by_pool", "volatile", "worst_hour",
+)  # fmt: skip
 
 
 def summarize(r: ReplicationResult) -> dict[str, dict[str, dict[str, float]]]:
@@ -354,4 +388,49 @@ def summarize(r: ReplicationResult) -> dict[str, dict[str, dict[str, float]]]:
             ch_rows = [i for i in rows if keys[i][0] == name]
             vol[name] = metrics_from(r.class_counters[ch_rows].sum(axis=0), r.class_hist[ch_rows].sum(axis=0))
         out["volatile"] = vol
+    worst = worst_hour(r)
+    if worst is not None:
+        out["worst_hour"] = worst
+    return out
+
+
+def worst_hour(r: ReplicationResult) -> dict[str, dict[str, float]] | None:
+    """The clock hour with the lowest overall service level, with the metrics of `overall`.
+
+    Hours are counted by ticket arrival like every other scope; wait quantiles come from a
+    5%-resolution histogram; occupancy and mean_queue from the interval snapshots (exact when
+    the reporting interval divides an hour). `start_s` says which hour it was.
+    """
+    if r.hour_counters is None or r.hour_hist is None:
+        return None
+    n_ch = len(r.channel_names)
+    per_hour = r.hour_counters.reshape(-1, n_ch, len(COUNTERS))
+    num = per_hour[:, :, C["sl_num"]].sum(axis=1)
+    den = per_hour[:, :, C["sl_den"]].sum(axis=1)
+    valid = np.nonzero(den > 0)[0]
+    if len(valid) == 0:
+        return None
+    h = int(valid[np.argmin(num[valid] / den[valid])])
+    hist = r.hour_hist.reshape(-1, n_ch, HOUR_BINS)[h]
+    start = (r.first_hour + h) * HOUR
+    out = {"all": metrics_from(per_hour[h].sum(axis=0), hist.sum(axis=0), HOUR_PER_E)}
+    for ci, name in enumerate(r.channel_names):
+        out[name] = metrics_from(per_hour[h, ci], hist[ci], HOUR_PER_E)
+    snap = r.snapshots
+    if snap is not None:
+        t = snap["t"]
+        i0 = int(np.searchsorted(t, start, side="left"))
+        i1 = int(np.searchsorted(t, start + HOUR, side="right")) - 1
+        if 0 <= i0 < i1 < len(t):
+            span = t[i1] - t[i0]
+            busy = snap["busy"][i1] - snap["busy"][i0]
+            duty = snap["duty"][i1] - snap["duty"][i0]
+            queue = snap["queue"][i1] - snap["queue"][i0]
+            out["all"]["occupancy"] = _ratio(float(busy.sum()), float(duty.sum()))
+            out["all"]["mean_queue"] = float(queue.sum()) / span
+            for ci, name in enumerate(r.channel_names):
+                serving = [p for p, chans in enumerate(r.pool_channels) if name in chans]
+                out[name]["occupancy"] = _ratio(float(busy[serving].sum()), float(duty[serving].sum()))
+                out[name]["mean_queue"] = float(queue[ci]) / span
+    out["all"]["start_s"] = start
     return out

@@ -645,6 +645,15 @@ class Desk:
             sim_end=self.env.now,
             wall_time=wall,
             tickets_simulated=self.next_id,
+            hour_counters=sink.hour_counters,
+            hour_hist=sink.hour_hist,
+            first_hour=sink.h0,
+            snapshots={
+                "t": np.array([sn[0] for sn in self.snapshots]),
+                "queue": np.array([sn[1] for sn in self.snapshots]),
+                "busy": np.array([sn[2] for sn in self.snapshots]),
+                "duty": np.array([sn[3] for sn in self.snapshots]),
+            },
             tickets=self.log.rows if self.log is not None else None,
         )
 
