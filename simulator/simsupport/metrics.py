@@ -333,6 +333,7 @@ def metrics_from(counters: np.ndarray, hist: np.ndarray, per_e: float = PER_E) -
 
 SCOPES = (
     "overall", "by_channel", "by_category", "by_priority", "by_language", "by_pool", "volatile", "worst_hour",
+    "surge",
 )  # fmt: skip
 
 
@@ -391,6 +392,15 @@ def summarize(r: ReplicationResult) -> dict[str, dict[str, dict[str, float]]]:
     worst = worst_hour(r)
     if worst is not None:
         out["worst_hour"] = worst
+    rules = r.extra.get("surge") or []
+    if rules:
+        # activations inside the counted window; agent-hours from the reserve pool's duty time
+        out["surge"] = {}
+        for log in rules:
+            entry = {"activations": float(log["activations"]), "active_hours": log["active_seconds"] / HOUR}
+            if log["kind"] == "on_call" and log["name"] in r.pool_names:
+                entry["agent_hours"] = float(duty[r.pool_names.index(log["name"])]) / HOUR
+            out["surge"][log["name"]] = entry
     return out
 
 

@@ -30,6 +30,7 @@ def _problems(s: Scenario) -> Iterator[Problem]:
     yield from _names(s)
     yield from _servable(s)
     yield from _stability(s)
+    yield from _surge(s)
     if s.interval > s.horizon:
         yield ("interval",), (
             f"the reporting interval ({format_duration(s.interval)}) is longer than the horizon "
@@ -274,3 +275,45 @@ def _stability(s: Scenario) -> Iterator[Problem]:
                 "full queue (no max_waiting or lines), so the queue grows without bound; add agents, "
                 "lower the rate, or give the channel a patience or a max_waiting"
             )
+
+
+def _surge(s: Scenario) -> Iterator[Problem]:
+    surge = s.surge
+    if surge is None:
+        return
+    pools = {p.name for p in s.pools}
+
+    def trigger_problems(path: tuple[Any, ...], trig: Any) -> Iterator[Problem]:
+        if trig is None:
+            return
+        if getattr(trig, "channel", None) is not None and trig.channel not in s.channels:
+            yield (*path, "channel"), _unknown("channel", trig.channel, s.channels)
+        uses_vol = getattr(trig, "volatility_over", None) is not None or getattr(trig, "volatility_below", None) is not None
+        if uses_vol and s.market is None:
+            yield path, "a volatility trigger needs a market: add a `market:` section or trigger on queue_over"
+
+    names: set[str] = set()
+    for i, rule in enumerate(surge.on_call):
+        path = ("surge", "on_call", i)
+        if rule.like not in pools:
+            yield (*path, "like"), _unknown("pool", rule.like, pools)
+        if rule.name in pools or rule.name in names:
+            yield (*path, "name"), f"{rule.name!r} is already a pool or on-call name; on-call names must be new"
+        names.add(rule.name)
+        yield from trigger_problems((*path, "when"), rule.when)
+        yield from trigger_problems((*path, "until"), rule.until)
+    for i, ext in enumerate(surge.extend_shifts):
+        path = ("surge", "extend_shifts", i)
+        for name in ext.pools:
+            if name not in pools:
+                yield (*path, "pools"), _unknown("pool", name, pools)
+        yield from trigger_problems((*path, "when"), ext.when)
+    for i, o in enumerate(surge.overflow):
+        path = ("surge", "overflow", i)
+        if o.pool not in pools:
+            yield (*path, "pool"), _unknown("pool", o.pool, pools)
+        for ch in o.channels:
+            if ch not in s.channels:
+                yield (*path, "channels"), _unknown("channel", ch, s.channels)
+        yield from trigger_problems((*path, "when"), o.when)
+        yield from trigger_problems((*path, "until"), o.until)

@@ -28,6 +28,7 @@ from pydantic import (
 from ..units import Duration, PositiveDuration, Probability, Rate, Share
 from .distributions import Deterministic, Distribution, Exponential
 from .market import Market
+from .surge import Surge
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=64)]
@@ -332,6 +333,7 @@ class Scenario(Frozen):
     pools: Annotated[list[Pool], Field(min_length=1)]
     routing: Routing = Routing()
     market: Market | None = None
+    surge: Surge | None = None
 
     @field_validator("start")
     @classmethod

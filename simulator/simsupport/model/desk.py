@@ -36,6 +36,7 @@ from .agents import Agent, PoolState, ShiftBlock, shift_blocks, shift_specs
 from ..market.drive import build_drive, mix_weights
 from .arrivals import make_rate
 from .routing import agent_chooser, build_groups, enqueue, next_ticket, pool_preference, routing_key
+from .surge import extension, reserve_pools, start_surge
 from .sampling import BlockSampler, exponential_sampler, make_sampler, uniform_sampler
 from .tickets import ABANDONED, BLOCKED, DONE, SERVING, WAITING, Ticket, TicketClass
 
@@ -143,7 +144,8 @@ class Desk:
 
     # -- construction ---------------------------------------------------------------------
     def _build_pools(self) -> None:
-        self.pools = [PoolState(i, p) for i, p in enumerate(self.s.pools)]
+        self.pool_specs = list(self.s.pools) + reserve_pools(self.s)
+        self.pools = [PoolState(i, p) for i, p in enumerate(self.pool_specs)]
         self.choose_agent = agent_chooser(self.s.routing.agent_choice, uniform_sampler(self.streams("routing")))
 
     def _build_channels(self) -> None:
@@ -222,6 +224,15 @@ class Desk:
         work_samplers: dict[str, Any] = {}
         wrap_samplers: dict[str, Any] = {}
         pool_queues: list[list[tuple[tuple[int, ...], int]]] = [[] for _ in self.pools]
+        # overflow rules: the pool, as it would be with the extra channels, and what it gains
+        surge = s.surge
+        self.overflow_specs = [
+            (self.pools[[p.name for p in self.pool_specs].index(o.pool)],
+             s.pool(o.pool).model_copy(update={"channels": sorted({*(s.pool(o.pool).channels or s.channels), *o.channels})}))
+            for o in (surge.overflow if surge is not None else [])
+        ]  # fmt: skip
+        self.overflow_classes: list[list[tuple[TicketClass, list[Any], list[Any]]]] = [[] for _ in self.overflow_specs]
+        overflow_queues: list[list[tuple[tuple[int, ...], int]]] = [[] for _ in self.overflow_specs]
         n_queues = 0
         for ch in self.channels:
             mix = channel_mix(s, s.channels[ch.name])
@@ -249,16 +260,23 @@ class Desk:
                             c.wrap = wrap_samplers[cat_name]
                         eligible = []
                         c.scale = [0.0] * len(self.pools)
-                        for ps, pspec in zip(self.pools, s.pools):
+                        for ps, pspec in zip(self.pools, self.pool_specs):
                             prof = pool_serves(s, pspec, ch.name, cat_name, lang, vip)
                             if prof is not None:
                                 eligible.append((ps, prof))
                                 c.scale[ps.index] = factor / prof
                                 pool_queues[ps.index].append((key, c.qid))
                         c.pools = pool_preference(mode, eligible, pool_order)
+                        for r, (ps, pspec) in enumerate(self.overflow_specs):
+                            prof = pool_serves(s, pspec, ch.name, cat_name, lang, vip)
+                            if prof is not None and ps not in c.pools:
+                                c.scale[ps.index] = factor / prof
+                                burst = pool_preference(mode, [*eligible, (ps, prof)], pool_order)
+                                self.overflow_classes[r].append((c, list(c.pools), burst))
+                                overflow_queues[r].append((key, c.qid))
                         if fallback is not None and lang != fallback.to:
                             extra = []
-                            for ps, pspec in zip(self.pools, s.pools):
+                            for ps, pspec in zip(self.pools, self.pool_specs):
                                 if ps in c.pools:
                                     continue
                                 prof = pool_serves(s, pspec, ch.name, cat_name, fallback.to, vip)
@@ -285,9 +303,11 @@ class Desk:
                 ch.cum[i] = acc
             if ch.cum:
                 ch.cum[-1] = 1.0
-        groups, self.listeners = build_groups(pool_queues, n_queues)
+        groups, self.listeners = build_groups([*pool_queues, *overflow_queues], n_queues)
         for ps in self.pools:
             ps.groups = groups[ps.index]
+        self.normal_groups = [ps.groups for ps in self.pools]
+        self.overflow_groups = groups[len(self.pools) :]
         if self.drive is not None:
             self._build_market()
 
@@ -544,6 +564,22 @@ class Desk:
             else:
                 a.leaving = True
 
+    def _overflow(self, rule: int, active: bool, now: float) -> None:
+        """Switch an overflow rule: its pool serves the extra channels while active."""
+        pool = self.overflow_specs[rule][0]
+        for c, normal, burst in self.overflow_classes[rule]:
+            c.pools[:] = burst if active else normal  # in place: volatile twins share the list
+        pool.groups = (
+            [*self.normal_groups[pool.index], *self.overflow_groups[rule]] if active else self.normal_groups[pool.index]
+        )
+        if active:  # idle agents of the pool look at the queues they may now take
+            for agent in list(pool.idle):
+                if agent in pool.idle:
+                    pool.idle.remove(agent)
+                    pool.busy_sum -= now
+                    pool.busy += 1
+                    self._release(agent, now)
+
     def _shift_process(self, pool: PoolState, blocks: Any) -> Any:
         env = self.env
         pending: list[tuple[float, list[Agent]]] = []
@@ -553,6 +589,9 @@ class Desk:
             while pending and pending[0][0] <= block.on:
                 off, agents = pending.pop(0)
                 yield env.timeout(off - env.now)
+                extra = extension(self, pool.name, env.now)
+                if extra > 0:  # a surge rule keeps this shift on a while longer
+                    yield env.timeout(extra)
                 self._end_shift(agents, env.now)
             yield env.timeout(block.on - env.now)
             agents = self._go_on(pool, block.agents, env.now)
@@ -600,7 +639,7 @@ class Desk:
             first = ch.gap() if ch.const else ch.rate.next_arrival(0.0, ch.gap())
             if first < INF and ch.classes:
                 Timeout(env, first, ch).callbacks.append(self.on_arrive)
-        for ps, spec in zip(self.pools, self.s.pools):
+        for ps, spec in zip(self.pools, self.s.pools):  # reserve pools start with nobody on duty
             shifts = shift_specs(spec)
             if shifts is None:
                 self._go_on(ps, int(round((spec.agents or 0) * (1 - spec.shrinkage))), 0.0)
@@ -608,6 +647,7 @@ class Desk:
                 for sh in shifts:
                     env.process(self._shift_process(ps, shift_blocks(sh, spec, self.s.start)))
         env.process(self._clock())
+        self.surge_logs = start_surge(self)
         env.run(until=self.stop)
         return self._result(time.perf_counter() - wall)
 
@@ -628,9 +668,11 @@ class Desk:
             class_volatile=[c.volatile for c in self.classes],
             class_counters=sink.counters,
             class_hist=sink.hist,
-            pool_names=[p.name for p in self.s.pools],
-            pool_tiers=[p.tier for p in self.s.pools],
-            pool_channels=[list(p.channels) if p.channels is not None else list(self.s.channels) for p in self.s.pools],
+            pool_names=[p.name for p in self.pool_specs],
+            pool_tiers=[p.tier for p in self.pool_specs],
+            pool_channels=[
+                list(p.channels) if p.channels is not None else list(self.s.channels) for p in self.pool_specs
+            ],
             pool_answered=sink.pool_answered,
             pool_wait=sink.pool_wait,
             pool_hist=sink.pool_hist,
@@ -655,6 +697,7 @@ class Desk:
                 "duty": np.array([sn[3] for sn in self.snapshots]),
             },
             tickets=self.log.rows if self.log is not None else None,
+            extra={"surge": [vars(log) for log in self.surge_logs]},
         )
 
     def _market_over(self, t0: float, t1: float, channel: str) -> tuple[float, float, float]:
@@ -680,7 +723,7 @@ class Desk:
         snaps = self.snapshots
         sink = self.sink
         pool_channels = [
-            set(p.channels) if p.channels is not None else set(self.s.channels) for p in self.s.pools
+            set(p.channels) if p.channels is not None else set(self.s.channels) for p in self.pool_specs
         ]
         for j in range(1, len(snaps)):
             t0, q0, b0, d0, _ = snaps[j - 1]

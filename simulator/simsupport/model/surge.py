@@ -1,0 +1,142 @@
+"""The operators' response to a burst: on-call reserves, extended shifts, overflow routing.
+
+One SimPy process per rule looks at the desk every `check_every` (these are rare decisions,
+not per-ticket work). On-call: idle -> triggered -> (delay) -> active -> (released when the
+release condition holds and min_active has passed) -> idle; reserve agents finish the ticket
+in hand before they leave, like any agent at the end of a shift.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..config.surge import OnCall, Overflow, Release, Trigger, default_release
+
+if TYPE_CHECKING:
+    from .desk import Desk
+
+
+@dataclass
+class RuleLog:
+    """What a rule did in one replication (activations inside the counted window)."""
+
+    name: str
+    kind: str
+    activations: int = 0
+    active_seconds: float = 0.0  # inside the counted window
+    agent_seconds: float = 0.0  # on-call agents on duty inside the counted window
+    starts: list[float] = field(default_factory=list)
+
+
+def volatility(desk: Desk, now: float) -> float:
+    drive = desk.drive
+    if drive is None:
+        return 0.0
+    return float(drive.path.vol[drive.path.index(now)])
+
+
+def waiting(desk: Desk, channel: str | None) -> int:
+    if channel is None:
+        return sum(ch.waiting for ch in desk.channels)
+    return desk.channel_by_name[channel].waiting
+
+
+def fires(desk: Desk, when: Trigger, now: float) -> bool:
+    if when.volatility_over is not None:
+        return volatility(desk, now) > when.volatility_over
+    return waiting(desk, when.channel) > (when.queue_over or 0)
+
+
+def holds(desk: Desk, until: Release, now: float) -> bool:
+    if until.volatility_below is not None:
+        return volatility(desk, now) < until.volatility_below
+    return waiting(desk, until.channel) < (until.queue_below or 0)
+
+
+def _overlap(a0: float, a1: float, w0: float, w1: float) -> float:
+    return max(0.0, min(a1, w1) - max(a0, w0))
+
+
+def on_call_process(desk: Desk, rule: OnCall, pool: Any, log: RuleLog, every: float) -> Any:
+    env = desk.env
+    until = rule.until or default_release(rule.when)
+    while True:
+        yield env.timeout(every)
+        if not fires(desk, rule.when, env.now):
+            continue
+        called = env.now
+        if desk.warmup <= called < desk.end:
+            log.activations += 1
+            log.starts.append(called)
+        yield env.timeout(rule.delay)
+        on = env.now
+        agents = desk._go_on(pool, rule.agents, on)
+        while True:
+            yield env.timeout(every)
+            if env.now - on >= rule.min_active and holds(desk, until, env.now):
+                break
+        off = env.now
+        desk._end_shift(agents, off)
+        log.active_seconds += _overlap(on, off, desk.warmup, desk.end)
+        log.agent_seconds += rule.agents * _overlap(on, off, desk.warmup, desk.end)
+
+
+def overflow_process(desk: Desk, rule: Overflow, index: int, log: RuleLog, every: float) -> Any:
+    env = desk.env
+    until = rule.until or default_release(rule.when)
+    while True:
+        yield env.timeout(every)
+        if not fires(desk, rule.when, env.now):
+            continue
+        on = env.now
+        if desk.warmup <= on < desk.end:
+            log.activations += 1
+            log.starts.append(on)
+        desk._overflow(index, True, on)
+        while True:
+            yield env.timeout(every)
+            if holds(desk, until, env.now):
+                break
+        desk._overflow(index, False, env.now)
+        log.active_seconds += _overlap(on, env.now, desk.warmup, desk.end)
+
+
+def reserve_pools(scenario: Any) -> list[Any]:
+    """Pool specs for on-call reserves: copies of their `like` pool with nobody on duty."""
+    if scenario.surge is None:
+        return []
+    out = []
+    for rule in scenario.surge.on_call:
+        like = scenario.pool(rule.like)
+        out.append(like.model_copy(update={"name": rule.name, "agents": 0, "shifts": "24x7", "shrinkage": 0.0}))
+    return out
+
+
+def extension(desk: Desk, pool: str, now: float) -> float:
+    """How much longer a shift of `pool` ending now stays on (the longest active rule)."""
+    surge = desk.s.surge
+    if surge is None:
+        return 0.0
+    return max(
+        (r.by for r in surge.extend_shifts if pool in r.pools and fires(desk, r.when, now)), default=0.0
+    )
+
+
+def start_surge(desk: Desk) -> list[RuleLog]:
+    """Start one controller process per rule; their logs fill in as the run goes."""
+    surge = desk.s.surge
+    if surge is None:
+        return []
+    logs = []
+    names = [p.name for p in desk.pool_specs]
+    for rule in surge.on_call:
+        log = RuleLog(rule.name, "on_call")
+        pool = desk.pools[names.index(rule.name)]
+        desk.env.process(on_call_process(desk, rule, pool, log, surge.check_every))
+        logs.append(log)
+    for i, rule in enumerate(surge.overflow):
+        log = RuleLog(f"overflow:{rule.pool}", "overflow")
+        desk.env.process(overflow_process(desk, rule, i, log, surge.check_every))
+        logs.append(log)
+    return logs
