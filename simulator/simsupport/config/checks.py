@@ -31,6 +31,7 @@ def _problems(s: Scenario) -> Iterator[Problem]:
     yield from _servable(s)
     yield from _stability(s)
     yield from _surge(s)
+    yield from _market(s)
     if s.interval > s.horizon:
         yield ("interval",), (
             f"the reporting interval ({format_duration(s.interval)}) is longer than the horizon "
@@ -317,3 +318,18 @@ def _surge(s: Scenario) -> Iterator[Problem]:
                 yield (*path, "channels"), _unknown("channel", ch, s.channels)
         yield from trigger_problems((*path, "when"), o.when)
         yield from trigger_problems((*path, "until"), o.until)
+
+
+def _market(s: Scenario) -> Iterator[Problem]:
+    m = s.market
+    if m is None:
+        return
+    resp = m.response
+    if isinstance(resp.elasticity, dict):
+        for ch in resp.elasticity:
+            if ch != "default" and ch not in s.channels:
+                yield ("market", "response", "elasticity", ch), _unknown("channel", ch, [*s.channels, "default"])
+    if resp.contagion is not None:
+        for ch in resp.contagion.channels or []:
+            if ch not in s.channels:
+                yield ("market", "response", "contagion", "channels"), _unknown("channel", ch, s.channels)

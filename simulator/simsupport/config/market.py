@@ -98,6 +98,14 @@ class Regime(_Frozen):
     )
 
 
+    @field_validator("next")
+    @classmethod
+    def _some_weight(cls, v: dict[str, float] | None) -> dict[str, float] | None:
+        if v is not None and sum(v.values()) <= 0:
+            raise ValueError("the weights of the next regimes must not all be 0")
+        return v
+
+
 class RegimeMarket(_MarketBase):
     model: Literal["regime"]
     regimes: Annotated[dict[Name, Regime], Field(min_length=1)]

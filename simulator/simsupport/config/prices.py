@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import math
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -50,6 +50,7 @@ def read_prices(
                             "(2024-03-12T02:15:00Z) or set market.timezone"
                         )
                     stamp = stamp.replace(tzinfo=tz)
+                stamp = stamp.astimezone(UTC)  # subtract in UTC: wall clocks jump at daylight saving
                 try:
                     price = float(price_text)
                 except ValueError:

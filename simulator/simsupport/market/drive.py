@@ -80,25 +80,31 @@ def market_path(scenario: Scenario, streams: Streams, n: int) -> MarketPath:
     elif isinstance(m, GarchMarket):
         vol, returns = garch_vol(n, step, m.daily_vol, m.alpha, m.beta, streams("market/garch"))
     elif isinstance(m, ReplayMarket):
-        vol, returns = _replay(m, n, streams)
+        vol, returns, recorded_ref = _replay(m, n, streams)
     else:
         vol = np.full(n, m.response.reference_vol or 1.0)
         returns = np.zeros(n)
     vol = vol.copy()
-    log_price = math.log(m.start_price) + np.cumsum(returns)
+    # a replay starts at its recorded price; the models start at start_price
+    first = m.series[1][0] if isinstance(m, ReplayMarket) else m.start_price
+    log_price = math.log(first) + np.cumsum(returns)
+    # the calm level comes from the market as given, before shocks (and, for a replay,
+    # from the recording itself, not from how much of it this run uses)
+    ref = recorded_ref if isinstance(m, ReplayMarket) and m.response.reference_vol is None else reference_vol(m, vol)
     apply_shocks(log_price, vol, step, [(s.at, s.move, s.decay) for s in m.shocks])
-    ref = reference_vol(m, vol)
     return MarketPath(step=step, price=np.exp(log_price), vol=vol, reference_vol=ref)
 
 
-def _replay(m: ReplayMarket, n: int, streams: Streams) -> tuple[np.ndarray, np.ndarray]:
-    """Grid returns of the recorded series (forward-filled), optionally block-bootstrapped."""
+def _replay(m: ReplayMarket, n: int, streams: Streams) -> tuple[np.ndarray, np.ndarray, float]:
+    """Grid volatility and returns of the recorded series (forward-filled), optionally
+    block-bootstrapped, and the median realised volatility of the recording."""
     times, prices = (np.asarray(a) for a in m.series)
     step = m.step
     grid = np.arange(int(times[-1] // step) + 1) * step
     idx = np.searchsorted(times, grid, side="right") - 1
     log_p = np.log(prices[idx])
     returns = np.diff(log_p, prepend=log_p[0])
+    recorded_ref = float(np.median(realised_vol(log_p, step, m.window)))
     if m.bootstrap is not None:
         block = max(1, int(round(m.bootstrap.block / step)))
         rng = streams("market/bootstrap")
@@ -113,7 +119,7 @@ def _replay(m: ReplayMarket, n: int, streams: Streams) -> tuple[np.ndarray, np.n
     if len(returns) < n:  # past the recording: a flat price, the last volatility held
         vol = np.concatenate([vol, np.full(n - len(vol), vol[-1])])
         returns = np.concatenate([returns, np.zeros(n - len(returns))])
-    return vol[:n], returns[:n]
+    return vol[:n], returns[:n], recorded_ref
 
 
 def build_drive(scenario: Scenario, streams: Streams, until: float) -> Drive | None:

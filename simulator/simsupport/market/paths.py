@@ -109,10 +109,33 @@ def price_from_returns(returns: np.ndarray, start_price: float) -> np.ndarray:
 
 
 def realised_vol(log_price: np.ndarray, step: float, window: float) -> np.ndarray:
-    """Rolling realised volatility (daily-equivalent) of log returns over `window`."""
-    r = np.diff(log_price, prepend=log_price[0])
+    """Rolling realised volatility (daily-equivalent) of log returns over `window`.
+
+    Step k uses the returns of steps k-w+1..k (w = window / step); early steps, with fewer
+    returns behind them, use those they have; step 0, with none, takes step 1's value.
+    """
+    n = len(log_price)
+    r = np.diff(log_price, prepend=log_price[0])  # r[0] = 0 is not a return
     w = max(1, int(round(window / step)))
     sq = np.cumsum(r * r)
-    rolled = sq - np.concatenate([np.zeros(w), sq[:-w]])
-    count = np.minimum(np.arange(1, len(r) + 1), w)
-    return np.sqrt(rolled / (count * step) * DAY)
+    shifted = np.concatenate([np.zeros(w), sq])[:n]
+    rolled = sq - shifted
+    count = np.minimum(np.arange(n), w).astype(float)  # returns in the window, r[0] excluded
+    count[0] = 1.0
+    vol = np.sqrt(rolled / (count * step) * DAY)
+    if n > 1:
+        vol[0] = vol[1]
+    return vol
+
+
+def mean_over(values: np.ndarray, step: float, t0: np.ndarray | float, t1: np.ndarray | float) -> np.ndarray:
+    """Time-weighted mean of a step function (values[k] on [k*step, (k+1)*step)) over [t0, t1)."""
+    area = np.concatenate([[0.0], np.cumsum(values) * step])
+
+    def integral(t: np.ndarray) -> np.ndarray:
+        k = np.minimum((t // step).astype(np.int64), len(values) - 1)
+        return area[k] + values[k] * (t - k * step)
+
+    a = np.asarray(t0, dtype=float)
+    b = np.asarray(t1, dtype=float)
+    return (integral(b) - integral(a)) / np.maximum(b - a, 1e-12)

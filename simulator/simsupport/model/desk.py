@@ -34,6 +34,7 @@ from ..metrics import SL_CODES, SL_NONE, Collector, ReplicationResult
 from ..rng import Streams
 from .agents import Agent, PoolState, ShiftBlock, shift_blocks, shift_specs
 from ..market.drive import build_drive, mix_weights
+from ..market.paths import mean_over
 from .arrivals import make_rate
 from .routing import agent_chooser, build_groups, enqueue, next_ticket, pool_preference, routing_key
 from .surge import extension, reserve_pools, start_surge
@@ -318,14 +319,15 @@ class Desk:
         resp = self.s.market.response
         # an interval is volatile when its mean volatility is volatile_above x the calm level
         path = drive.path
-        per = max(1, int(round(self.s.interval / path.step)))
-        n_iv = int(len(path.vol) // per)
-        means = path.vol[: n_iv * per].reshape(n_iv, per).mean(axis=1)
+        interval = self.s.interval
+        n_iv = int(len(path.vol) * path.step // interval) + 1
+        edges = np.arange(n_iv + 1) * interval
+        means = mean_over(path.vol, path.step, edges[:-1], edges[1:])
         self.volatile_flags = (means >= resp.volatile_above * path.reference_vol).tolist()
         self.volatile_flags += [self.volatile_flags[-1]] * 2
         self.inv_interval = 1.0 / self.s.interval
         base = list(self.classes)
-        twin_of = {}
+        self.twin_of = twin_of = {}
         for c in base:
             twin = c.twin(len(self.classes))
             twin_of[c.index] = twin
@@ -509,7 +511,9 @@ class Desk:
         now = self.env._now
         src = old.cls
         target = src.channel.retry_to
-        cls = src if target is src.channel else self.class_by_key[(target.name, src.category, src.language, src.vip)]
+        cls = self.class_by_key[(target.name, src.category, src.language, src.vip)]
+        if target.volatile and self.volatile_flags[int(now * self.inv_interval)]:
+            cls = self.twin_of[cls.index]  # a retry is counted by its own arrival time
         # the source channel holds the sampler of the target channel's patience
         retry_patience = src.channel.retry_patience
         patience = retry_patience() if retry_patience is not None else INF
@@ -705,13 +709,12 @@ class Desk:
         drive = self.drive
         if drive is None:
             return math.nan, math.nan, 1.0
-        step = drive.path.step
-        k0 = min(int(t0 // step), len(drive.path.vol) - 1)
-        k1 = max(k0 + 1, min(int(math.ceil(t1 / step)), len(drive.path.vol)))
+        path = drive.path
+        last = min(path.index(t1 - 1e-9), len(path.price) - 1)
         return (
-            float(drive.path.price[k1 - 1]),
-            float(drive.path.vol[k0:k1].mean()),
-            float(drive.multiplier[channel][k0:k1].mean()),
+            float(path.price[last]),
+            float(mean_over(path.vol, path.step, t0, t1)),
+            float(mean_over(drive.multiplier[channel], path.step, t0, t1)),
         )
 
     def _interval_table(self) -> dict[str, list[Any]]:
