@@ -73,12 +73,14 @@ class OnCall(_Frozen):
 
 
 class ExtendShifts(_Frozen):
+    name: Name | None = None
     pools: list[Name]
     by: PositiveDuration
     when: Trigger
 
 
 class Overflow(_Frozen):
+    name: Name | None = None
     pool: Name
     channels: list[Name]
     when: Trigger

@@ -125,6 +125,7 @@ class Desk:
         self.draining = False
         self.stop = self.env.event()
         self.next_id = 0
+        self.retries = 0
         self.log = TicketLog() if record_tickets else None
         self._agent_ids = 0
         # bound callbacks made once: creating a bound method per event costs measurably
@@ -232,7 +233,8 @@ class Desk:
              s.pool(o.pool).model_copy(update={"channels": sorted({*(s.pool(o.pool).channels or s.channels), *o.channels})}))
             for o in (surge.overflow if surge is not None else [])
         ]  # fmt: skip
-        self.overflow_classes: list[list[tuple[TicketClass, list[Any], list[Any]]]] = [[] for _ in self.overflow_specs]
+        self.overflow_classes: list[list[tuple[TicketClass, list[Any], Any]]] = [[] for _ in self.overflow_specs]
+        self.overflow_active: set[int] = set()
         overflow_queues: list[list[tuple[tuple[int, ...], int]]] = [[] for _ in self.overflow_specs]
         n_queues = 0
         for ch in self.channels:
@@ -272,8 +274,7 @@ class Desk:
                             prof = pool_serves(s, pspec, ch.name, cat_name, lang, vip)
                             if prof is not None and ps not in c.pools:
                                 c.scale[ps.index] = factor / prof
-                                burst = pool_preference(mode, [*eligible, (ps, prof)], pool_order)
-                                self.overflow_classes[r].append((c, list(c.pools), burst))
+                                self.overflow_classes[r].append((c, list(eligible), (ps, prof)))
                                 overflow_queues[r].append((key, c.qid))
                         if fallback is not None and lang != fallback.to:
                             extra = []
@@ -517,7 +518,7 @@ class Desk:
         # the source channel holds the sampler of the target channel's patience
         retry_patience = src.channel.retry_patience
         patience = retry_patience() if retry_patience is not None else INF
-        self.next_id += 1
+        self.retries += 1  # a retry keeps its customer's id
         t = Ticket(cls, now, old.work, patience, self.warmup <= now < self.end, old.attempt + 1, old.id)
         self._admit(t, now)
 
@@ -569,14 +570,28 @@ class Desk:
                 a.leaving = True
 
     def _overflow(self, rule: int, active: bool, now: float) -> None:
-        """Switch an overflow rule: its pool serves the extra channels while active."""
-        pool = self.overflow_specs[rule][0]
-        for c, normal, burst in self.overflow_classes[rule]:
-            c.pools[:] = burst if active else normal  # in place: volatile twins share the list
-        pool.groups = (
-            [*self.normal_groups[pool.index], *self.overflow_groups[rule]] if active else self.normal_groups[pool.index]
-        )
+        """Switch an overflow rule; each class's pools and each pool's queues are recomputed
+        from every rule active now, so rules on the same channel or pool add up."""
+        if active:
+            self.overflow_active.add(rule)
+        else:
+            self.overflow_active.discard(rule)
+        on = sorted(self.overflow_active)
+        mode = self.s.routing.agent_choice
+        order = self.s.routing.pool_order or [p.name for p in self.s.pools]
+        touched: dict[int, tuple[TicketClass, list[Any]]] = {}
+        for r, entries in enumerate(self.overflow_classes):
+            for c, normal, gained in entries:
+                touched.setdefault(c.index, (c, list(normal)))
+                if r in self.overflow_active:
+                    touched[c.index][1].append(gained)
+        for c, pairs in touched.values():
+            c.pools[:] = pool_preference(mode, pairs, order)  # in place: volatile twins share the list
+        for ps in {self.overflow_specs[r][0] for r in range(len(self.overflow_specs))}:
+            extra = [g for r in on if self.overflow_specs[r][0] is ps for g in self.overflow_groups[r]]
+            ps.groups = [*self.normal_groups[ps.index], *extra]
         if active:  # idle agents of the pool look at the queues they may now take
+            pool = self.overflow_specs[rule][0]
             for agent in list(pool.idle):
                 if agent in pool.idle:
                     pool.idle.remove(agent)
@@ -585,22 +600,22 @@ class Desk:
                     self._release(agent, now)
 
     def _shift_process(self, pool: PoolState, blocks: Any) -> Any:
+        """Bring each block of a shift on duty; each block's end runs as its own process, so
+        an extended end may overlap the next block."""
         env = self.env
-        pending: list[tuple[float, list[Agent]]] = []
         for block in blocks:
             block: ShiftBlock
-            # end earlier blocks that are over before this one starts
-            while pending and pending[0][0] <= block.on:
-                off, agents = pending.pop(0)
-                yield env.timeout(off - env.now)
-                extra = extension(self, pool.name, env.now)
-                if extra > 0:  # a surge rule keeps this shift on a while longer
-                    yield env.timeout(extra)
-                self._end_shift(agents, env.now)
             yield env.timeout(block.on - env.now)
             agents = self._go_on(pool, block.agents, env.now)
-            pending.append((block.off, agents))
-            pending.sort(key=lambda p: p[0])
+            env.process(self._shift_end(pool, agents, block.off))
+
+    def _shift_end(self, pool: PoolState, agents: list[Agent], off: float) -> Any:
+        env = self.env
+        yield env.timeout(off - env.now)
+        extra = extension(self, pool.name, env.now)
+        if extra > 0:  # a surge rule keeps this shift on a while longer
+            yield env.timeout(extra)
+        self._end_shift(agents, env.now)
 
     # -- snapshots and the end ------------------------------------------------------------
     def _snapshot(self, now: float) -> None:
@@ -690,7 +705,7 @@ class Desk:
             arrivals_counted=self.arrivals_counted,
             sim_end=self.env.now,
             wall_time=wall,
-            tickets_simulated=self.next_id,
+            tickets_simulated=self.next_id + self.retries,
             hour_counters=sink.hour_counters,
             hour_hist=sink.hour_hist,
             first_hour=sink.h0,

@@ -118,9 +118,16 @@ def extension(desk: Desk, pool: str, now: float) -> float:
     surge = desk.s.surge
     if surge is None:
         return 0.0
-    return max(
-        (r.by for r in surge.extend_shifts if pool in r.pools and fires(desk, r.when, now)), default=0.0
-    )
+    best, used = 0.0, None
+    for i, r in enumerate(surge.extend_shifts):
+        if pool in r.pools and r.by > best and fires(desk, r.when, now):
+            best, used = r.by, i
+    if used is not None and desk.warmup <= now < desk.end:
+        log = desk.extend_logs[used]
+        log.activations += 1
+        log.starts.append(now)
+        log.active_seconds += best
+    return best
 
 
 def start_surge(desk: Desk) -> list[RuleLog]:
@@ -136,7 +143,10 @@ def start_surge(desk: Desk) -> list[RuleLog]:
         desk.env.process(on_call_process(desk, rule, pool, log, surge.check_every))
         logs.append(log)
     for i, rule in enumerate(surge.overflow):
-        log = RuleLog(f"overflow:{rule.pool}", "overflow")
+        log = RuleLog(rule.name or f"overflow-{i + 1}-{rule.pool}", "overflow")
         desk.env.process(overflow_process(desk, rule, i, log, surge.check_every))
         logs.append(log)
-    return logs
+    desk.extend_logs = [
+        RuleLog(rule.name or f"extend-{i + 1}", "extend_shifts") for i, rule in enumerate(surge.extend_shifts)
+    ]
+    return logs + desk.extend_logs
