@@ -28,8 +28,8 @@ from simsupport.metrics import summarize
 from simsupport.outputs.files import atomic_write, write_table
 
 ROOT = Path(__file__).resolve().parents[1]
-AGENTS = (0, 10, 20, 30, 45, 60)
-DELAYS = ("10min", "30min", "60min")
+AGENTS = (0, 20, 40, 60, 90, 120)
+DELAYS = ("1min", "15min", "30min", "60min")
 
 
 def variant(agents: int, delay: str) -> dict:
@@ -103,7 +103,7 @@ def main() -> None:
 def plot(df: pd.DataFrame, path: Path) -> None:
     fig = Figure(figsize=(11, 4.3), layout="constrained")
     axes = fig.subplots(1, 2, sharey=True)
-    colors = {"10min": "#2ca02c", "30min": "#1f77b4", "60min": "#d62728"}
+    colors = {"1min": "#2ca02c", "15min": "#1f77b4", "30min": "#ff7f0e", "60min": "#d62728"}
     for ax, col, title in (
         (axes[0], "chat_sl_volatile", "while the market is volatile"),
         (axes[1], "chat_sl_worst_hour", "in the worst hour"),
