@@ -171,8 +171,12 @@ def burst_timeline_plot(
     targets: Mapping[str, float | None],
     path: Path,
     title: str,
+    activations: Mapping[str, Sequence[pd.Timestamp]] | None = None,
 ) -> Path:
     """The market and the desk over time: what a burst does, interval by interval.
+
+    Surge activations (when each rule was triggered, in any replication) are ticks along the
+    top of the arrivals panel, one row per rule.
 
     Top: price and volatility. Below: arrivals, tickets waiting and service level per channel.
     Lines are means across replications, bands the 10-90% range; shocks are dashed lines.
@@ -222,6 +226,12 @@ def burst_timeline_plot(
     for shock in shocks:
         axes[0].annotate("shock", xy=(shock, 1.0), xycoords=("data", "axes fraction"), fontsize=8,
                          xytext=(3, -10), textcoords="offset points")  # fmt: skip
+    for j, (rule, times) in enumerate((activations or {}).items()):
+        if times:
+            y = 0.97 - 0.06 * j
+            axes[1].plot(times, [y] * len(times), "v", ms=6, color="0.25", alpha=0.6,
+                         transform=axes[1].get_xaxis_transform())  # fmt: skip
+            axes[1].text(1.0, y, f" {rule}", transform=axes[1].transAxes, fontsize=8, va="center")
     axes[3].xaxis.set_major_formatter(mdates.DateFormatter("%a %H:%M"))
     fig.suptitle(f"{title}: burst timeline (lines: mean; bands: 10-90% of replications)", fontsize=12)
     return _save(fig, path)

@@ -48,7 +48,15 @@ def write_run(
             import pandas as pd
 
             shocks = [pd.Timestamp(scenario.start) + pd.Timedelta(seconds=sh.at) for sh in scenario.market.shocks]
+            starts: dict[str, list[pd.Timestamp]] = {}
+            for r in results:
+                for log in r.extra.get("surge", []):
+                    starts.setdefault(log["name"], []).extend(
+                        pd.Timestamp(scenario.start) + pd.Timedelta(seconds=t) for t in log["starts"]
+                    )
             written.append(
-                burst_timeline_plot(intervals, shocks, targets, out / "burst_timeline.png", scenario.name)
+                burst_timeline_plot(
+                    intervals, shocks, targets, out / "burst_timeline.png", scenario.name, activations=starts
+                )
             )
     return doc, written
