@@ -58,46 +58,49 @@ def _overlap(a0: float, a1: float, w0: float, w1: float) -> float:
     return max(0.0, min(a1, w1) - max(a0, w0))
 
 
+def _triggered(desk: Desk, when: Trigger, log: RuleLog, every: float) -> Any:
+    """Wait (checking every `every`) until the trigger fires; log the activation."""
+    env = desk.env
+    while True:
+        yield env.timeout(every)
+        if fires(desk, when, env.now):
+            break
+    if desk.warmup <= env.now < desk.end:
+        log.activations += 1
+        log.starts.append(env.now)
+
+
+def _released(desk: Desk, until: Release, every: float, since: float, min_active: float) -> Any:
+    """Wait until the release condition holds, no sooner than `min_active` after `since`."""
+    env = desk.env
+    while True:
+        yield env.timeout(every)
+        if env.now - since >= min_active and holds(desk, until, env.now):
+            return
+
+
 def on_call_process(desk: Desk, rule: OnCall, pool: Any, log: RuleLog, every: float) -> Any:
     env = desk.env
     until = rule.until or default_release(rule.when)
     while True:
-        yield env.timeout(every)
-        if not fires(desk, rule.when, env.now):
-            continue
-        called = env.now
-        if desk.warmup <= called < desk.end:
-            log.activations += 1
-            log.starts.append(called)
+        yield from _triggered(desk, rule.when, log, every)
         yield env.timeout(rule.delay)
         on = env.now
         agents = desk._go_on(pool, rule.agents, on)
-        while True:
-            yield env.timeout(every)
-            if env.now - on >= rule.min_active and holds(desk, until, env.now):
-                break
-        off = env.now
-        desk._end_shift(agents, off)
-        log.active_seconds += _overlap(on, off, desk.warmup, desk.end)
-        log.agent_seconds += rule.agents * _overlap(on, off, desk.warmup, desk.end)
+        yield from _released(desk, until, every, on, rule.min_active)
+        desk._end_shift(agents, env.now)
+        log.active_seconds += _overlap(on, env.now, desk.warmup, desk.end)
+        log.agent_seconds += rule.agents * _overlap(on, env.now, desk.warmup, desk.end)
 
 
 def overflow_process(desk: Desk, rule: Overflow, index: int, log: RuleLog, every: float) -> Any:
     env = desk.env
     until = rule.until or default_release(rule.when)
     while True:
-        yield env.timeout(every)
-        if not fires(desk, rule.when, env.now):
-            continue
+        yield from _triggered(desk, rule.when, log, every)
         on = env.now
-        if desk.warmup <= on < desk.end:
-            log.activations += 1
-            log.starts.append(on)
         desk._overflow(index, True, on)
-        while True:
-            yield env.timeout(every)
-            if holds(desk, until, env.now):
-                break
+        yield from _released(desk, until, every, on, 0.0)
         desk._overflow(index, False, env.now)
         log.active_seconds += _overlap(on, env.now, desk.warmup, desk.end)
 
