@@ -130,6 +130,7 @@ class Desk:
         self._agent_ids = 0
         # bound callbacks made once: creating a bound method per event costs measurably
         self.on_arrive = self._arrive
+        self.on_arrive_market = self._arrive_market
         self.on_abandon = self._abandon
         self.on_finish = self._finish
         self.on_wrapped = self._wrapped
@@ -143,6 +144,7 @@ class Desk:
             self.classes, len(self.pools), self.channels, self.warmup, self.end, scenario.interval
         )
         self.snapshots: list[tuple[float, list[float], list[float], list[float], list[int]]] = []
+        self.answered = self.sink.answered  # bound once: the hot path's one fact per ticket
 
     # -- construction ---------------------------------------------------------------------
     def _build_pools(self) -> None:
@@ -351,35 +353,52 @@ class Desk:
 
     # -- the hot path ---------------------------------------------------------------------
     def _arrive(self, ev: simpy.Event) -> None:
-        """A customer contact on a channel: draw who and what, then admit it.
-
-        The event's value is the channel for a regular arrival (which schedules the next one),
-        or the channel's `Triggered` marker for a contact triggered by an earlier one (Hawkes
-        self-excitation). One function serves both: a call less on the hot path.
-        """
+        """A customer contact on a channel the market does not touch: draw who and what,
+        admit it, and schedule the next one. The plainest path, since most tickets take it."""
         ch = ev._value
-        now = self.env._now
-        if ch.__class__ is Triggered:
-            ch = ch.channel
-        elif ch.const:
-            Timeout(self.env, ch.gap(), ch).callbacks.append(self.on_arrive)
+        env = self.env
+        now = env._now
+        if ch.const:
+            Timeout(env, ch.gap(), ch).callbacks.append(self.on_arrive)
         else:
             nxt = ch.rate.next_arrival(now, ch.gap())
             if nxt < INF:
-                Timeout(self.env, nxt - now, ch).callbacks.append(self.on_arrive)
+                Timeout(env, nxt - now, ch).callbacks.append(self.on_arrive)
+        classes = ch.classes
+        cls = classes[bisect_right(ch.cum, ch.pick())] if len(classes) > 1 else classes[0]
+        patience = ch.patience() if ch.patience is not None else INF
+        self.next_id += 1
+        self._admit(Ticket(cls, now, cls.work(), patience, self.warmup <= now < self.end, 0, self.next_id), now)
+
+    def _arrive_market(self, ev: simpy.Event) -> None:
+        """The same for a channel under a market: the category mix follows volatility, tickets
+        of volatile intervals go to the volatile twin classes, and contacts trigger contacts.
+
+        The event's value is the channel for a scheduled arrival, or the channel's `Triggered`
+        marker for a contact triggered by an earlier one (which schedules nothing).
+        """
+        ch = ev._value
+        env = self.env
+        now = env._now
+        if ch.__class__ is Triggered:
+            ch = ch.channel
+        else:
+            nxt = ch.rate.next_arrival(now, ch.gap())
+            if nxt < INF:
+                Timeout(env, nxt - now, ch).callbacks.append(self.on_arrive_market)
         if ch.shift:
             self._shift_mix(ch, now)
         classes = ch.classes
         i = bisect_right(ch.cum, ch.pick()) if len(classes) > 1 else 0
         cls = classes[i]
-        if ch.volatile and self.volatile_flags[int(now * self.inv_interval)]:
+        if self.volatile_flags[int(now * self.inv_interval)]:
             cls = ch.volatile[i]  # same queue and routing; counted in the `volatile` scope too
         patience = ch.patience() if ch.patience is not None else INF
         self.next_id += 1
         t = Ticket(cls, now, cls.work(), patience, self.warmup <= now < self.end, 0, self.next_id)
         if ch.kids is not None:
             for _ in range(ch.kids()):
-                Timeout(self.env, ch.kid_delay(), ch.triggered).callbacks.append(self.on_arrive)
+                Timeout(env, ch.kid_delay(), ch.triggered).callbacks.append(self.on_arrive_market)
         self._admit(t, now)
 
     def _shift_mix(self, ch: ChannelState, now: float) -> None:
@@ -403,8 +422,6 @@ class Desk:
         ch = cls.channel
         if t.counted:
             self.arrivals_counted += 1
-            if t.attempt:
-                self.sink.retrial(t)
         if ch.lines is not None and ch.waiting + ch.in_service >= ch.lines:
             self._block(t)
             return
@@ -446,7 +463,7 @@ class Desk:
         pool.busy_sum -= now
         pool.busy += 1
         if t.counted:
-            self.sink.answered(t, wait, pool.index)
+            self.answered(t, wait, pool.index)
         handle = t.work * cls.scale[pool.index]
         if self.log is not None:
             self.log.add(t, "answered", wait, pool.name, handle)
@@ -520,6 +537,8 @@ class Desk:
         patience = retry_patience() if retry_patience is not None else INF
         self.retries += 1  # a retry keeps its customer's id
         t = Ticket(cls, now, old.work, patience, self.warmup <= now < self.end, old.attempt + 1, old.id)
+        if t.counted:
+            self.sink.retrial(t)
         self._admit(t, now)
 
     def _fall_back(self, ev: simpy.Event) -> None:
@@ -657,7 +676,7 @@ class Desk:
         for ch in self.channels:
             first = ch.gap() if ch.const else ch.rate.next_arrival(0.0, ch.gap())
             if first < INF and ch.classes:
-                Timeout(env, first, ch).callbacks.append(self.on_arrive)
+                Timeout(env, first, ch).callbacks.append(self.on_arrive if self.drive is None else self.on_arrive_market)
         for ps, spec in zip(self.pools, self.s.pools):  # reserve pools start with nobody on duty
             shifts = shift_specs(spec)
             if shifts is None:
