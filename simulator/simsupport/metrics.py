@@ -57,6 +57,7 @@ INTERVAL_COUNTERS = ("offered", "answered", "abandoned", "wait_answered", "sl_nu
 HOUR = 3600.0
 HOUR_PER_E = 20.0
 HOUR_BINS = 23 * 20 + 2
+FINE_PER_COARSE = int(PER_E // HOUR_PER_E)
 
 
 def wait_bins(waits: np.ndarray, per_e: float = PER_E, n_bins: int = N_BINS) -> np.ndarray:
@@ -166,7 +167,12 @@ class Collector:
         # abandoned, blocked or still waiting, so offered is their sum (`still_waiting` adds
         # the last at the end). The model counts arrivals independently, which is what the
         # conservation test compares against.
-        self.answers: list[tuple[int, float, float, int]] = []  # (class, arrival, wait, pool)
+        # four parallel lists: list.append is the cheapest thing on the hot path, and
+        # np.array(list of floats) converts at ~25 ns a value (tuples would cost ~230 ns a row)
+        self.a_cls: list[int] = []
+        self.a_arr: list[float] = []
+        self.a_wait: list[float] = []
+        self.a_pool: list[int] = []
         self.x_cls: list[int] = []
         self.x_arr: list[float] = []
         self.x_wait: list[float] = []
@@ -207,9 +213,11 @@ class Collector:
         self.iv["offered"][t.cls.channel.index, k] += 1
 
     def answered(self, t: Any, wait: float, pool: int) -> None:
-        answers = self.answers
-        answers.append((t.cls.index, t.arrival, wait, pool))
-        if len(answers) >= FLUSH:
+        self.a_cls.append(t.cls.index)
+        self.a_arr.append(t.arrival)
+        self.a_wait.append(wait)
+        self.a_pool.append(pool)
+        if len(self.a_wait) >= FLUSH:
             self._flush_answered()
 
     def abandoned(self, t: Any, wait: float) -> None:
@@ -238,14 +246,14 @@ class Collector:
         flat += np.bincount(cell, weights=weights, minlength=flat.size)
 
     def _flush_answered(self) -> None:
-        if not self.answers:
+        if not self.a_wait:
             return
-        block = np.array(self.answers, dtype=float)
-        cls = block[:, 0].astype(np.int64)
-        wait = block[:, 2]
-        pool = block[:, 3].astype(np.int64)
-        cell = self._interval_index(cls, block[:, 1])
-        hours = self._hours(cls, block[:, 1])
+        cls = np.array(self.a_cls, dtype=np.int64)
+        arrival = np.array(self.a_arr)
+        wait = np.array(self.a_wait)
+        pool = np.array(self.a_pool, dtype=np.int64)
+        cell = self._interval_index(cls, arrival)
+        hours = self._hours(cls, arrival)
         has_sla = (self.sl_code[cls] >= 0).astype(float)
         met = (wait <= self.sl_T[cls]).astype(float) * has_sla
         self._add("answered", cls, hours)
@@ -260,12 +268,16 @@ class Collector:
         self._add_iv("sl_num", cell, met)
         self._add_iv("sl_den", cell, has_sla)
         bins = wait_bins(wait)
-        np.add.at(self.hist, (cls, bins), 1)
-        np.add.at(self.hour_hist, (hours, wait_bins(wait, HOUR_PER_E, HOUR_BINS)), 1)
+        # add.at on flat views: 5x faster than with a (row, column) index
+        np.add.at(self.hist.reshape(-1), cls * N_BINS + bins, 1)
+        # coarse bins from the fine ones: floor(20x) = floor(floor(100x) / 5), no second log pass
+        coarse = np.where(bins > 0, np.minimum((bins - 1) // FINE_PER_COARSE + 1, HOUR_BINS - 1), 0)
+        np.add.at(self.hour_hist.reshape(-1), hours * HOUR_BINS + coarse, 1)
         self.pool_answered += np.bincount(pool, minlength=self.n_pools)
         self.pool_wait += np.bincount(pool, weights=wait, minlength=self.n_pools)
-        np.add.at(self.pool_hist, (pool, bins), 1)
-        self.answers.clear()
+        np.add.at(self.pool_hist.reshape(-1), pool * N_BINS + bins, 1)
+        for buf in (self.a_cls, self.a_arr, self.a_wait, self.a_pool):
+            buf.clear()
 
     def _flush_abandoned(self) -> None:
         if not self.x_cls:

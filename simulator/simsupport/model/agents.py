@@ -22,7 +22,7 @@ DAY = 86400.0
 
 
 class Agent:
-    __slots__ = ("pool", "idle_since", "leaving", "on_duty", "id")
+    __slots__ = ("pool", "idle_since", "leaving", "on_duty", "id", "ticket")
 
     def __init__(self, pool: PoolState, id: int) -> None:
         self.pool = pool
@@ -30,6 +30,7 @@ class Agent:
         self.leaving = False
         self.on_duty = False
         self.id = id
+        self.ticket: Any = None  # the ticket in service, until its service ends
 
 
 class PoolState:

@@ -132,8 +132,7 @@ class Desk:
         self.on_arrive = self._arrive
         self.on_arrive_market = self._arrive_market
         self.on_abandon = self._abandon
-        self.on_finish = self._finish
-        self.on_wrapped = self._wrapped
+        self.on_free = self._free
         self.on_retry = self._retry
         self.on_fall_back = self._fall_back
         self.drive = build_drive(scenario, self.streams, self.end + max(scenario.horizon, MIN_DRAIN) + 3600.0)
@@ -457,6 +456,7 @@ class Desk:
     def _start(self, t: Ticket, agent: Agent, now: float, wait: float) -> None:
         t.state = SERVING
         t.agent = agent
+        agent.ticket = t
         cls = t.cls
         pool = agent.pool
         cls.channel.in_service += 1
@@ -467,36 +467,48 @@ class Desk:
         handle = t.work * cls.scale[pool.index]
         if self.log is not None:
             self.log.add(t, "answered", wait, pool.name, handle)
-        Timeout(self.env, handle, t).callbacks.append(self.on_finish)
+        Timeout(self.env, handle, agent).callbacks.append(self.on_free)
 
-    def _finish(self, ev: simpy.Event) -> None:
-        t: Ticket = ev._value
-        t.state = DONE
-        cls = t.cls
-        cls.channel.in_service -= 1
-        if cls.wrap is not None:
-            Timeout(self.env, cls.wrap(), t.agent).callbacks.append(self.on_wrapped)
-        else:
-            self._release(t.agent, self.env._now)
+    def _free(self, ev: simpy.Event) -> None:
+        """An agent's event: service ends, wrap-up ends, or the agent has just come on duty.
 
-    def _wrapped(self, ev: simpy.Event) -> None:
-        self._release(ev._value, self.env._now)
-
-    def _release(self, agent: Agent, now: float) -> None:
+        Service end frees the line and, unless wrap-up follows (which comes back here), the
+        agent; a free agent takes the next waiting ticket it may serve or joins the idle FIFO.
+        One callback for all three keeps the per-ticket path to one call.
+        """
+        agent: Agent = ev._value
+        now = self.env._now
+        t = agent.ticket
+        if t is not None:  # service ends
+            agent.ticket = None
+            t.state = DONE
+            cls = t.cls
+            cls.channel.in_service -= 1
+            if cls.wrap is not None:
+                Timeout(self.env, cls.wrap(), agent).callbacks.append(self.on_free)
+                return
         pool = agent.pool
         pool.busy_sum += now
         pool.busy -= 1
         if agent.leaving:
             self._go_off(agent, now)
             return
-        # a free agent takes the next waiting ticket it may serve, or joins the idle FIFO
-        t = next_ticket(pool)
-        if t is not None:
-            self._dequeue(t, now)
-            self._start(t, agent, now, now - t.arrival)
+        # any() over the groups' dicts (in C) skips the scan when nothing waits for this pool
+        nxt = next_ticket(pool) if any(pool.groups) else None
+        if nxt is not None:
+            self._dequeue(nxt, now)
+            self._start(nxt, agent, now, now - nxt.arrival)
         else:
             agent.idle_since = now
             pool.idle.append(agent)
+
+    def _make_free(self, agent: Agent, now: float) -> None:
+        """Let an agent look for work now (on coming on duty, or when it may serve more):
+        counted busy for an instant, then freed by its own zero-delay event."""
+        pool = agent.pool
+        pool.busy_sum -= now
+        pool.busy += 1
+        Timeout(self.env, 0.0, agent).callbacks.append(self.on_free)
 
     def _dequeue(self, t: Ticket, now: float) -> None:
         """Bookkeeping when a ticket leaves the queue (answered or abandoned)."""
@@ -565,11 +577,7 @@ class Desk:
             pool.duty_sum -= now
             pool.duty += 1
             agents.append(a)
-            # a new agent is released into the pool like one who just finished: count it busy
-            # for an instant (no area: the two updates cancel) and let _release find it work
-            pool.busy_sum -= now
-            pool.busy += 1
-            self._release(a, now)
+            self._make_free(a, now)
         return agents
 
     def _go_off(self, agent: Agent, now: float) -> None:
@@ -612,11 +620,8 @@ class Desk:
         if active:  # idle agents of the pool look at the queues they may now take
             pool = self.overflow_specs[rule][0]
             for agent in list(pool.idle):
-                if agent in pool.idle:
-                    pool.idle.remove(agent)
-                    pool.busy_sum -= now
-                    pool.busy += 1
-                    self._release(agent, now)
+                pool.idle.remove(agent)
+                self._make_free(agent, now)
 
     def _shift_process(self, pool: PoolState, blocks: Any) -> Any:
         """Bring each block of a shift on duty; each block's end runs as its own process, so
