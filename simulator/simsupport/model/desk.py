@@ -455,7 +455,6 @@ class Desk:
 
     def _start(self, t: Ticket, agent: Agent, now: float, wait: float) -> None:
         t.state = SERVING
-        t.agent = agent
         agent.ticket = t
         cls = t.cls
         pool = agent.pool

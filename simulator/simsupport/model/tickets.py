@@ -15,7 +15,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .agents import Agent, PoolState
+    from .agents import PoolState
 
 # Ticket states (ints compare fastest on the hot path).
 WAITING = 0
@@ -30,7 +30,7 @@ OUTCOMES = {SERVING: "answered", DONE: "answered", ABANDONED: "abandoned", BLOCK
 class Ticket:
     """One attempt: who, what, when, and how much work it is."""
 
-    __slots__ = ("cls", "arrival", "work", "patience", "state", "agent", "counted", "attempt", "id")
+    __slots__ = ("cls", "arrival", "work", "patience", "state", "counted", "attempt", "id")
 
     def __init__(
         self, cls: TicketClass, arrival: float, work: float, patience: float, counted: bool, attempt: int, id: int
@@ -40,7 +40,6 @@ class Ticket:
         self.work = work  # handle time at proficiency 1.0, seconds
         self.patience = patience  # seconds the customer will wait (inf: never gives up)
         self.state = WAITING
-        self.agent: Agent | None = None
         self.counted = counted  # arrived inside the statistics window
         self.attempt = attempt  # 0 for a first contact, k for the k-th retry
         self.id = id
