@@ -11,7 +11,7 @@ boundary through zoneinfo; that costs one conversion per segment, not per ticket
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -130,5 +130,3 @@ def make_rate(
         step,
     )
 
-
-ArrivalClock = Callable[[float], float]

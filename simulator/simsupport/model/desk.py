@@ -21,7 +21,6 @@ import math
 import time
 from bisect import bisect_right
 from collections import deque
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -803,5 +802,3 @@ def simulate(scenario: Scenario, replication: int, *, record_tickets: bool = Fal
     """Run one replication of a scenario."""
     return Desk(scenario, replication, record_tickets=record_tickets).run()
 
-
-SinkFactory = Callable[..., Collector]

@@ -24,7 +24,6 @@ DONE = 2
 ABANDONED = 3
 BLOCKED = 4
 
-OUTCOMES = {SERVING: "answered", DONE: "answered", ABANDONED: "abandoned", BLOCKED: "blocked", WAITING: "waiting"}
 
 
 class Ticket:
