@@ -246,35 +246,64 @@ def handle_time_spec(cat: Category, channel: str, language: str) -> tuple[Any, f
     return dist, factor
 
 
-def _stability(s: Scenario) -> Iterator[Problem]:
-    for cname, ch in s.channels.items():
-        if ch.patience != "none" or ch.max_waiting is not None or ch.lines is not None or ch.rate == 0:
-            continue
-        mix = channel_mix(s, ch)
-        load = 0.0
-        for cat_name, share in mix.items():
-            cat = s.categories[cat_name]
-            best = max(
-                (
-                    pool_serves(s, p, cname, cat_name, lang, vip) or 0.0
-                    for p in s.pools
-                    for lang in s.customers.languages
-                    for vip in (False, True)
-                ),
-                default=0.0,
-            )
-            if best > 0:
-                load += ch.rate * share * _mean_work(s, cat_name, cat, cname) / best
-        capacity = sum(
-            average_agents(p) for p in s.pools if p.channels is None or cname in p.channels
+def _channel_load(s: Scenario, cname: str) -> float:
+    """Offered load of a channel in Erlangs, at the best proficiency any pool has for each
+    category (a lower bound on the agents it keeps busy)."""
+    ch = s.channels[cname]
+    load = 0.0
+    for cat_name, share in channel_mix(s, ch).items():
+        cat = s.categories[cat_name]
+        best = max(
+            (
+                pool_serves(s, p, cname, cat_name, lang, vip) or 0.0
+                for p in s.pools
+                for lang in s.customers.languages
+                for vip in (False, True)
+            ),
+            default=0.0,
         )
+        if best > 0:
+            load += ch.rate * share * _mean_work(s, cat_name, cat, cname) / best
+    return load
+
+
+def _serving(s: Scenario, channels: set[str]) -> float:
+    return sum(average_agents(p) for p in s.pools if p.channels is None or channels & set(p.channels))
+
+
+_UNSTABLE_TAIL = (
+    "and these customers never give up (patience: none) nor meet a full queue (no max_waiting or "
+    "lines), so the queue grows without bound; add agents, lower the rate, or give the channel a "
+    "patience or a max_waiting"
+)
+
+
+def _stability(s: Scenario) -> Iterator[Problem]:
+    """Certainly unstable: patient, unblocked work beyond all the agents who could do it,
+    for a channel alone or for all such channels together (work conservation)."""
+    patient = [
+        name
+        for name, ch in s.channels.items()
+        if ch.patience == "none" and ch.max_waiting is None and ch.lines is None and ch.rate > 0
+    ]
+    loads = {name: _channel_load(s, name) for name in patient}
+    for cname in patient:
+        load, capacity = loads[cname], _serving(s, {cname})
         if load >= capacity:
+            rate = s.channels[cname].rate
             yield ("channels", cname, "rate"), (
                 f"channel {cname!r} is certainly unstable: its offered load is {load:.1f} Erlangs "
-                f"({format_rate(ch.rate)} of work) but the pools serving it have {capacity:.1f} agents "
-                "on duty on average, and its customers never give up (patience: none) nor meet a "
-                "full queue (no max_waiting or lines), so the queue grows without bound; add agents, "
-                "lower the rate, or give the channel a patience or a max_waiting"
+                f"({format_rate(rate)} x {format_duration(load / rate)} of work each) but the pools "
+                f"serving it have {capacity:.1f} agents on duty on average, " + _UNSTABLE_TAIL
+            )
+    if len(patient) > 1:
+        total, capacity = sum(loads.values()), _serving(s, set(patient))
+        if total >= capacity:
+            listing = " + ".join(f"{name} {loads[name]:.1f}" for name in patient)
+            yield ("channels", patient[0], "rate"), (
+                f"channels {', '.join(patient)} are together certainly unstable: their offered load is "
+                f"{listing} = {total:.1f} Erlangs but the pools serving them have {capacity:.1f} agents "
+                "on duty on average, " + _UNSTABLE_TAIL
             )
 
 

@@ -694,11 +694,16 @@ class Desk:
 
     def _result(self, wall: float) -> ReplicationResult:
         sink = self.sink
+        # tickets still waiting: each sits in its class queue (and perhaps a fallback queue,
+        # skipped); volatile twins share their class's queue, so visit each queue once
+        seen: set[int] = set()
         for c in self.classes:
-            for q in (c.queue, c.fallback_queue or ()):
-                for t in q:
-                    if t.state == WAITING and t.counted and q is c.queue:
-                        sink.still_waiting(t, self.env.now - t.arrival)
+            if id(c.queue) in seen:
+                continue
+            seen.add(id(c.queue))
+            for t in c.queue:
+                if t.state == WAITING and t.counted:
+                    sink.still_waiting(t, self.env.now - t.arrival)
         sink.finish()
         first, last = self.snapshots[0], self.snapshots[-1]
         window = last[0] - first[0]
