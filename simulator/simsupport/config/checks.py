@@ -11,7 +11,9 @@ from typing import Any
 
 from ..profiles import DAILY_PROFILES, WEEKLY_PROFILES
 from ..units import format_duration, format_rate
-from .schema import Category, Channel, Pool, Scenario
+from .base import on_duty
+from .derived import average_agents, channel_mix, handle_time_spec, pool_serves, single_language
+from .schema import Category, Pool, Scenario
 
 Problem = tuple[tuple[Any, ...], str]
 SHARE_TOLERANCE = 1e-3
@@ -93,10 +95,6 @@ def _unknown(kind: str, value: str, known: Any) -> str:
     return f"unknown {kind} {value!r}; known {kind}s: {names}"
 
 
-def _single_language(s: Scenario) -> bool:
-    return set(s.customers.languages) == {"default"}
-
-
 def _names(s: Scenario) -> Iterator[Problem]:
     skills = {c.skill for c in s.categories.values() if c.skill}
     seen: set[str] = set()
@@ -107,7 +105,7 @@ def _names(s: Scenario) -> Iterator[Problem]:
         for ch in pool.channels or []:
             if ch not in s.channels:
                 yield ("pools", i, "channels"), _unknown("channel", ch, s.channels)
-        if not _single_language(s):
+        if not single_language(s):
             for lang in pool.languages or []:
                 if lang not in s.customers.languages:
                     yield ("pools", i, "languages"), _unknown("language", lang, s.customers.languages)
@@ -144,45 +142,10 @@ def _names(s: Scenario) -> Iterator[Problem]:
         )
 
 
-def pool_serves(
-    s: Scenario, pool: Pool, channel: str, category: str, language: str, vip: bool
-) -> float | None:
-    """Proficiency of `pool` for such a ticket, or None if it cannot take it."""
-    if pool.channels is not None and channel not in pool.channels:
-        return None
-    if pool.serves == "vip" and not vip:
-        return None
-    if pool.serves == "non_vip" and vip:
-        return None
-    if pool.languages is not None and not _single_language(s) and language not in pool.languages:
-        return None
-    return pool.proficiency(category, s.categories[category].skill)
-
-
-def channel_mix(s: Scenario, channel: Channel) -> dict[str, float]:
-    """Category shares on a channel (its own mix, or the categories' shares)."""
-    if channel.categories is not None:
-        return dict(channel.categories)
-    return {k: c.share for k, c in s.categories.items()}
-
-
-def average_agents(pool: Pool) -> float:
-    """Agents on duty on average over a week (after shrinkage)."""
-    keep = 1.0 - pool.shrinkage
-    if isinstance(pool.shifts, str):
-        return round((pool.agents or 0) * keep)
-    total = 0.0
-    for sh in pool.shifts:
-        length = (sh.end - sh.start) % 86400 or 86400
-        days = 7 if sh.days == "all" else len(sh.days)
-        total += round(sh.agents * keep) * length * days / (7 * 86400)
-    return total
-
-
 def _has_agents(pool: Pool) -> bool:
     if isinstance(pool.shifts, str):
-        return round((pool.agents or 0) * (1 - pool.shrinkage)) > 0
-    return any(round(sh.agents * (1 - pool.shrinkage)) > 0 for sh in pool.shifts)
+        return on_duty(pool.agents or 0, pool.shrinkage) > 0
+    return any(on_duty(sh.agents, pool.shrinkage) > 0 for sh in pool.shifts)
 
 
 def _servable(s: Scenario) -> Iterator[Problem]:
@@ -206,7 +169,7 @@ def _servable(s: Scenario) -> Iterator[Problem]:
                         pool_serves(s, p, cname, cat, lg, vip) is not None for p in staffed for lg in langs
                     ):
                         who = f"{'VIP ' if vip else ''}{cat} tickets"
-                        if not _single_language(s):
+                        if not single_language(s):
                             who += f" in {lang}"
                         yield ("channels", cname), (
                             f"no pool with agents can serve {who} on channel {cname!r}; add a pool "
@@ -224,26 +187,6 @@ def _mean_work(s: Scenario, cat_name: str, cat: Category, channel: str) -> float
     if cat.wrap_up is not None:
         total += cat.wrap_up.expected()
     return total
-
-
-def handle_time_spec(cat: Category, channel: str, language: str) -> tuple[Any, float]:
-    """(distribution, factor) for a category's handle time on a channel in a language.
-
-    A distribution override replaces the base (language over channel); numeric overrides
-    multiply. The model draws from the distribution and multiplies by the factor.
-    """
-    dist = cat.handle_time
-    factor = 1.0
-    by_ch = cat.by_channel.get(channel)
-    by_lang = cat.by_language.get(language)
-    for override in (by_ch, by_lang):
-        if override is None:
-            continue
-        if isinstance(override, (int, float)):
-            factor *= float(override)
-        else:
-            dist = override
-    return dist, factor
 
 
 def _channel_load(s: Scenario, cname: str) -> float:

@@ -12,20 +12,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator, model_validator
+from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
+from .base import Frozen, Name
 from ..units import Duration, PositiveDuration
 from .prices import read_prices
 
-Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", max_length=64)]
 Vol = Annotated[float, Field(gt=0, le=10, description="daily volatility, e.g. 0.025 for 2.5% a day")]
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Shock(_Frozen):
+class Shock(Frozen):
     """A scheduled crash or spike: the log price jumps by `move`, volatility jumps by |move|
     and decays back with time constant `decay`."""
 
@@ -34,7 +30,7 @@ class Shock(_Frozen):
     decay: PositiveDuration
 
 
-class Contagion(_Frozen):
+class Contagion(Frozen):
     """Hawkes self-excitation: each contact triggers on average `branching` more.
 
     The channel's `rate` stays its long-run average: contacts arrive on their own at
@@ -57,13 +53,13 @@ class Contagion(_Frozen):
         return v
 
 
-class Overdispersion(_Frozen):
+class Overdispersion(Frozen):
     """A random busyness factor per day (gamma, mean 1) shared by all channels."""
 
     cv: Annotated[float, Field(ge=0, le=3)]
 
 
-class Response(_Frozen):
+class Response(Frozen):
     """How contacts react to volatility."""
 
     elasticity: Annotated[float, Field(ge=0, le=10)] | dict[Name, Annotated[float, Field(ge=0, le=10)]] = 1.0
@@ -83,14 +79,14 @@ class Response(_Frozen):
         return self.elasticity.get(channel, self.elasticity.get("default", 1.0))
 
 
-class _MarketBase(_Frozen):
+class _MarketBase(Frozen):
     step: PositiveDuration = 60.0
     start_price: Annotated[float, Field(gt=0)] = 30000.0
     shocks: list[Shock] = []
     response: Response = Response()
 
 
-class Regime(_Frozen):
+class Regime(Frozen):
     daily_vol: Vol
     mean_duration: PositiveDuration
     next: dict[Name, Annotated[float, Field(ge=0)]] | None = Field(
@@ -138,7 +134,7 @@ class GarchMarket(_MarketBase):
         return self
 
 
-class Bootstrap(_Frozen):
+class Bootstrap(Frozen):
     block: PositiveDuration = 86400.0
 
 

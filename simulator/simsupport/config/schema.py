@@ -17,28 +17,21 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     field_validator,
     model_validator,
 )
 
 from ..units import Duration, PositiveDuration, Probability, Rate, Share
+from .base import Frozen, Name
 from .distributions import Deterministic, Distribution, Exponential
 from .market import Market
 from .surge import Surge
 
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
-Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=64)]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SLAFormula = Literal["answered_and_abandoned", "answered", "offered"]
-
-
-class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 def _check_tz(value: str) -> str:

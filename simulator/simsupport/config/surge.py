@@ -13,18 +13,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
+from .base import Frozen, Name
 from ..units import PositiveDuration
 
-Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", max_length=64)]
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Trigger(_Frozen):
+class Trigger(Frozen):
     """Fires when volatility is over a level, or when tickets waiting (on `channel`, or on
     all channels) are over a count."""
 
@@ -39,7 +35,7 @@ class Trigger(_Frozen):
         return self
 
 
-class Release(_Frozen):
+class Release(Frozen):
     """Holds when volatility is below a level, or tickets waiting are below a count."""
 
     volatility_below: Annotated[float, Field(gt=0)] | None = None
@@ -62,7 +58,7 @@ def default_release(when: Trigger) -> Release:
     )
 
 
-class OnCall(_Frozen):
+class OnCall(Frozen):
     name: Name
     like: Name
     agents: Annotated[int, Field(ge=1, le=100_000)]
@@ -72,14 +68,14 @@ class OnCall(_Frozen):
     min_active: PositiveDuration = 3600.0
 
 
-class ExtendShifts(_Frozen):
+class ExtendShifts(Frozen):
     name: Name | None = None
     pools: list[Name]
     by: PositiveDuration
     when: Trigger
 
 
-class Overflow(_Frozen):
+class Overflow(Frozen):
     name: Name | None = None
     pool: Name
     channels: list[Name]
@@ -87,7 +83,7 @@ class Overflow(_Frozen):
     until: Release | None = None
 
 
-class Surge(_Frozen):
+class Surge(Frozen):
     check_every: PositiveDuration = 60.0
     on_call: list[OnCall] = []
     extend_shifts: list[ExtendShifts] = []

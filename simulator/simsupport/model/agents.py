@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ..config.base import on_duty
 from ..config.schema import WEEKDAYS, Pool, Shift
 
 DAY = 86400.0
@@ -79,10 +80,6 @@ class ShiftBlock:
     agents: int
 
 
-def effective(agents: int, shrinkage: float) -> int:
-    return int(round(agents * (1.0 - shrinkage)))
-
-
 def shift_specs(pool: Pool) -> list[Shift] | None:
     """The pool's shifts as explicit blocks; None means on duty around the clock."""
     if pool.shifts == "24x7":
@@ -101,7 +98,7 @@ def shift_specs(pool: Pool) -> list[Shift] | None:
 def shift_blocks(shift: Shift, pool: Pool, start: datetime) -> Iterator[ShiftBlock]:
     """Every occurrence of a shift from simulation time 0 on, in the shift's time zone."""
     tz = ZoneInfo(shift.timezone or pool.timezone)
-    n = effective(shift.agents, pool.shrinkage)
+    n = on_duty(shift.agents, pool.shrinkage)
     length = (shift.end - shift.start) % DAY or DAY
     first_day = (start.astimezone(tz) - timedelta(days=1)).date()
     day = 0

@@ -27,7 +27,8 @@ import numpy as np
 import simpy
 from simpy.events import Timeout
 
-from ..config.checks import channel_mix, handle_time_spec, pool_serves
+from ..config.base import on_duty
+from ..config.derived import channel_mix, handle_time_spec, pool_serves
 from ..config.schema import Scenario
 from ..metrics import SL_CODES, SL_NONE, Collector, ReplicationResult
 from ..rng import Streams
@@ -141,7 +142,7 @@ class Desk:
         self.sink = Collector(
             self.classes, len(self.pools), self.channels, self.warmup, self.end, scenario.interval
         )
-        self.snapshots: list[tuple[float, list[float], list[float], list[float], list[int]]] = []
+        self.snapshots: list[tuple[float, list[float], list[float], list[float]]] = []
         self.answered = self.sink.answered  # bound once: the hot path's one fact per ticket
 
     # -- construction ---------------------------------------------------------------------
@@ -647,7 +648,6 @@ class Desk:
                 [ch.area(now) for ch in self.channels],
                 [p.busy_area(now) for p in self.pools],
                 [p.duty_area(now) for p in self.pools],
-                [p.duty for p in self.pools],
             )
         )
 
@@ -683,7 +683,7 @@ class Desk:
         for ps, spec in zip(self.pools, self.s.pools):  # reserve pools start with nobody on duty
             shifts = shift_specs(spec)
             if shifts is None:
-                self._go_on(ps, int(round((spec.agents or 0) * (1 - spec.shrinkage))), 0.0)
+                self._go_on(ps, on_duty(spec.agents or 0, spec.shrinkage), 0.0)
             else:
                 for sh in shifts:
                     env.process(self._shift_process(ps, shift_blocks(sh, spec, self.s.start)))
@@ -771,8 +771,8 @@ class Desk:
             set(p.channels) if p.channels is not None else set(self.s.channels) for p in self.pool_specs
         ]
         for j in range(1, len(snaps)):
-            t0, q0, b0, d0, _ = snaps[j - 1]
-            t1, q1, b1, d1, _ = snaps[j]
+            t0, q0, b0, d0 = snaps[j - 1]
+            t1, q1, b1, d1 = snaps[j]
             length = t1 - t0
             if length <= 0:
                 continue

@@ -1,0 +1,20 @@
+"""What every part of the scenario schema shares: frozen models that refuse unknown keys,
+names, and how many of a block of agents are on duty after shrinkage."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
+Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=64)]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def on_duty(agents: int, shrinkage: float) -> int:
+    """Agents of a block actually on duty: shrinkage removes that share, rounded to whole agents."""
+    return int(round(agents * (1.0 - shrinkage)))

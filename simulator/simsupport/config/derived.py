@@ -1,0 +1,68 @@
+"""Facts that follow from a scenario, shared by the cross-field checks and the model: who can
+serve which tickets, a channel's category mix, a ticket's handle-time distribution, and how
+many agents a pool has on duty on average."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base import on_duty
+from .schema import Category, Channel, Pool, Scenario
+
+
+def single_language(s: Scenario) -> bool:
+    return set(s.customers.languages) == {"default"}
+
+
+def pool_serves(
+    s: Scenario, pool: Pool, channel: str, category: str, language: str, vip: bool
+) -> float | None:
+    """Proficiency of `pool` for such a ticket, or None if it cannot take it."""
+    if pool.channels is not None and channel not in pool.channels:
+        return None
+    if pool.serves == "vip" and not vip:
+        return None
+    if pool.serves == "non_vip" and vip:
+        return None
+    if pool.languages is not None and not single_language(s) and language not in pool.languages:
+        return None
+    return pool.proficiency(category, s.categories[category].skill)
+
+
+def channel_mix(s: Scenario, channel: Channel) -> dict[str, float]:
+    """Category shares on a channel (its own mix, or the categories' shares)."""
+    if channel.categories is not None:
+        return dict(channel.categories)
+    return {k: c.share for k, c in s.categories.items()}
+
+
+def average_agents(pool: Pool) -> float:
+    """Agents on duty on average over a week (after shrinkage)."""
+    if isinstance(pool.shifts, str):
+        return on_duty(pool.agents or 0, pool.shrinkage)
+    total = 0.0
+    for sh in pool.shifts:
+        length = (sh.end - sh.start) % 86400 or 86400
+        days = 7 if sh.days == "all" else len(sh.days)
+        total += on_duty(sh.agents, pool.shrinkage) * length * days / (7 * 86400)
+    return total
+
+
+def handle_time_spec(cat: Category, channel: str, language: str) -> tuple[Any, float]:
+    """(distribution, factor) for a category's handle time on a channel in a language.
+
+    A distribution override replaces the base (language over channel); numeric overrides
+    multiply. The model draws from the distribution and multiplies by the factor.
+    """
+    dist = cat.handle_time
+    factor = 1.0
+    by_ch = cat.by_channel.get(channel)
+    by_lang = cat.by_language.get(language)
+    for override in (by_ch, by_lang):
+        if override is None:
+            continue
+        if isinstance(override, (int, float)):
+            factor *= float(override)
+        else:
+            dist = override
+    return dist, factor
