@@ -43,6 +43,8 @@ COUNTERS = (
     "sl_num",
     "sl_den",
     "short_abandoned",
+    "resolved",
+    "resolution",
 )
 C = {name: i for i, name in enumerate(COUNTERS)}
 
@@ -120,6 +122,8 @@ class ReplicationResult:
     first_hour: int = 0  # clock hour (since simulation time 0) of hour row 0
     snapshots: dict[str, np.ndarray] | None = None  # t, queue area, busy and duty areas at interval edges
     tickets: dict[str, list[Any]] | None = None
+    resolution_hist: np.ndarray | None = None  # [n_channels, N_BINS] resolution times (single-visit desks)
+    journey: Any = None  # journey.sink.JourneyTotals when the scenario has a service journey
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -153,6 +157,8 @@ class Collector:
         self.pool_answered = np.zeros(n_pools)
         self.pool_wait = np.zeros(n_pools)
         self.pool_hist = np.zeros((n_pools, N_BINS), dtype=np.int64)
+        # resolution (answer + handle time) of single-visit tickets, per channel
+        self.resolution_hist = np.zeros((self.n_channels, N_BINS), dtype=np.int64)
         self.interval = interval
         self.k0 = int(warmup // interval)
         self.n_intervals = int(math.ceil(end / interval)) - self.k0
@@ -173,6 +179,7 @@ class Collector:
         self.a_arr: list[float] = []
         self.a_wait: list[float] = []
         self.a_pool: list[int] = []
+        self.a_handle: list[float] = []  # resolution = wait + handle (nan: the journey reports it)
         self.x_cls: list[int] = []
         self.x_arr: list[float] = []
         self.x_wait: list[float] = []
@@ -199,24 +206,26 @@ class Collector:
         if self.sl_code[i] >= 0 and waited > self.sl_T[i]:
             self.counters[i, C["sl_den"]] += 1
             self.hour_counters[self._hour_cell(t), C["sl_den"]] += 1
-            k = int(t.arrival / self.interval) - self.k0
+            k = max(int(t.arrival / self.interval) - self.k0, 0)
             self.iv["sl_den"][t.cls.channel.index, k] += 1
 
     def _hour_cell(self, t: Any) -> int:
-        return (int(t.arrival // HOUR) - self.h0) * self.n_channels + t.cls.channel.index
+        # tickets of a live start arrived before time 0: they count in the first hour
+        return max(int(t.arrival // HOUR) - self.h0, 0) * self.n_channels + t.cls.channel.index
 
     def _count_offered(self, t: Any) -> None:
         i = t.cls.index
         self.counters[i, C["offered"]] += 1
         self.hour_counters[self._hour_cell(t), C["offered"]] += 1
-        k = int(t.arrival / self.interval) - self.k0
+        k = max(int(t.arrival / self.interval) - self.k0, 0)
         self.iv["offered"][t.cls.channel.index, k] += 1
 
-    def answered(self, t: Any, wait: float, pool: int) -> None:
+    def answered(self, t: Any, wait: float, pool: int, handle: float) -> None:
         self.a_cls.append(t.cls.index)
         self.a_arr.append(t.arrival)
         self.a_wait.append(wait)
         self.a_pool.append(pool)
+        self.a_handle.append(handle)
         if len(self.a_wait) >= FLUSH:
             self._flush_answered()
 
@@ -229,11 +238,12 @@ class Collector:
 
     # -- folding buffers into counters -----------------------------------------------------
     def _interval_index(self, cls: np.ndarray, arrival: np.ndarray) -> np.ndarray:
-        k = (arrival / self.interval).astype(np.int64) - self.k0
+        k = np.maximum((arrival / self.interval).astype(np.int64) - self.k0, 0)
         return self.class_channel[cls] * self.n_intervals + k
 
     def _hours(self, cls: np.ndarray, arrival: np.ndarray) -> np.ndarray:
-        return ((arrival // HOUR).astype(np.int64) - self.h0) * self.n_channels + self.class_channel[cls]
+        h = np.maximum((arrival // HOUR).astype(np.int64) - self.h0, 0)
+        return h * self.n_channels + self.class_channel[cls]
 
     def _add(self, column: str, cls: np.ndarray, hours: np.ndarray, weights: np.ndarray | None = None) -> None:
         """Add to a counter column, by class and by hour and channel."""
@@ -252,6 +262,7 @@ class Collector:
         arrival = np.array(self.a_arr)
         wait = np.array(self.a_wait)
         pool = np.array(self.a_pool, dtype=np.int64)
+        resolution = wait + np.array(self.a_handle)
         cell = self._interval_index(cls, arrival)
         hours = self._hours(cls, arrival)
         has_sla = (self.sl_code[cls] >= 0).astype(float)
@@ -276,7 +287,14 @@ class Collector:
         self.pool_answered += np.bincount(pool, minlength=self.n_pools)
         self.pool_wait += np.bincount(pool, weights=wait, minlength=self.n_pools)
         np.add.at(self.pool_hist.reshape(-1), pool * N_BINS + bins, 1)
-        for buf in (self.a_cls, self.a_arr, self.a_wait, self.a_pool):
+        known = ~np.isnan(resolution)
+        if known.any():
+            r_cls, resolution = cls[known], resolution[known]
+            self.counters[:, C["resolved"]] += np.bincount(r_cls, minlength=self.n_classes)
+            self.counters[:, C["resolution"]] += np.bincount(r_cls, weights=resolution, minlength=self.n_classes)
+            cells = self.class_channel[r_cls] * N_BINS + wait_bins(resolution)
+            np.add.at(self.resolution_hist.reshape(-1), cells, 1)
+        for buf in (self.a_cls, self.a_arr, self.a_wait, self.a_pool, self.a_handle):
             buf.clear()
 
     def _flush_abandoned(self) -> None:
@@ -340,12 +358,13 @@ def metrics_from(counters: np.ndarray, hist: np.ndarray, per_e: float = PER_E) -
         "wait_p99_s": hist_quantile(hist, 0.99, per_e),
         "service_level": sl,
         "sla_breach_rate": 1.0 - sl if not math.isnan(sl) else math.nan,
+        "resolution_time_s": _ratio(c["resolution"], c["resolved"]),
     }
 
 
 SCOPES = (
-    "overall", "by_channel", "by_category", "by_priority", "by_language", "by_pool", "volatile", "worst_hour",
-    "surge",
+    "overall", "by_channel", "by_category", "by_priority", "by_language", "by_pool", "by_tier", "volatile",
+    "worst_hour", "surge", "chatbot", "backlog",
 )  # fmt: skip
 
 
@@ -370,9 +389,16 @@ def summarize(r: ReplicationResult) -> dict[str, dict[str, dict[str, float]]]:
     overall["mean_queue"] = float(r.channel_queue_area.sum()) / r.window
     out["overall"] = {"all": overall}
     by_channel = group(0)
+    res_hist = r.resolution_hist
+    if res_hist is not None:
+        overall["resolution_p90_s"] = hist_quantile(res_hist.sum(axis=0), 0.9)
+        overall["deflection_rate"] = 0.0
+        overall["escalation_rate"] = 0.0
     for ci, name in enumerate(r.channel_names):
         if name not in by_channel:
             continue
+        if res_hist is not None:
+            by_channel[name]["resolution_p90_s"] = hist_quantile(res_hist[ci], 0.9)
         serving = [p for p, chans in enumerate(r.pool_channels) if name in chans]
         by_channel[name]["occupancy"] = _ratio(float(busy[serving].sum()), float(duty[serving].sum()))
         by_channel[name]["mean_queue"] = float(r.channel_queue_area[ci]) / r.window
@@ -393,6 +419,7 @@ def summarize(r: ReplicationResult) -> dict[str, dict[str, dict[str, float]]]:
             "agents_on_duty": float(duty[p]) / r.window,
         }
     out["by_pool"] = pools
+    out["by_tier"] = _by_tier(r)
     if any(r.class_volatile):
         # tickets that arrived in volatile intervals (market.response.volatile_above)
         rows = [i for i, v in enumerate(r.class_volatile) if v]
@@ -401,6 +428,10 @@ def summarize(r: ReplicationResult) -> dict[str, dict[str, dict[str, float]]]:
             ch_rows = [i for i in rows if keys[i][0] == name]
             vol[name] = metrics_from(r.class_counters[ch_rows].sum(axis=0), r.class_hist[ch_rows].sum(axis=0))
         out["volatile"] = vol
+    if r.journey is not None:
+        from .journey.sink import add_journey_scopes
+
+        add_journey_scopes(r, out)
     worst = worst_hour(r)
     if worst is not None:
         out["worst_hour"] = worst
@@ -413,6 +444,23 @@ def summarize(r: ReplicationResult) -> dict[str, dict[str, dict[str, float]]]:
             if log["kind"] == "on_call" and log["name"] in r.pool_names:
                 entry["agent_hours"] = float(duty[r.pool_names.index(log["name"])]) / HOUR
             out["surge"][log["name"]] = entry
+    return out
+
+
+def _by_tier(r: ReplicationResult) -> dict[str, dict[str, float]]:
+    """Service starts by pools of each tier (a plain desk: every ticket is served once)."""
+    out: dict[str, dict[str, float]] = {}
+    for tier in dict.fromkeys(r.pool_tiers):
+        rows = [p for p, t in enumerate(r.pool_tiers) if t == tier]
+        n = float(r.pool_answered[rows].sum())
+        hist = r.pool_hist[rows].sum(axis=0)
+        out[tier] = {
+            "answered": n,
+            "asa_s": _ratio(float(r.pool_wait[rows].sum()), n),
+            "wait_p90_s": hist_quantile(hist, 0.9),
+            "occupancy": _ratio(float(r.pool_busy[rows].sum()), float(r.pool_duty[rows].sum())),
+            "agents_on_duty": float(r.pool_duty[rows].sum()) / r.window,
+        }
     return out
 
 

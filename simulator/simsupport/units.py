@@ -20,19 +20,19 @@ from typing import Annotated, Any, Final, TypeAlias
 from pydantic import BeforeValidator, Field, PlainSerializer, WithJsonSchema
 
 __all__ = [
-    "Seconds",
-    "parse_duration",
-    "parse_rate",
-    "format_duration",
-    "format_rate",
-    "Duration",
-    "PositiveDuration",
-    "Rate",
-    "Probability",
-    "Share",
-    "SECONDS_PER_UNIT",
     "DURATION_PATTERN",
     "RATE_PATTERN",
+    "SECONDS_PER_UNIT",
+    "Duration",
+    "PositiveDuration",
+    "Probability",
+    "Rate",
+    "Seconds",
+    "Share",
+    "format_duration",
+    "format_rate",
+    "parse_duration",
+    "parse_rate",
 ]
 
 Seconds: TypeAlias = float
@@ -370,12 +370,12 @@ def _positive_duration(value: object) -> float:
 def _exact_seconds(seconds: float) -> str:
     """Exact, re-parseable text ("1800s", "0.1s") so JSON dumps load back unchanged."""
     text = repr(float(seconds))
-    return (text[:-2] if text.endswith(".0") else text) + "s"
+    return (text.removesuffix(".0")) + "s"
 
 
 def _exact_rate(per_second: float) -> str:
     text = repr(float(per_second))
-    return (text[:-2] if text.endswith(".0") else text) + "/s"
+    return (text.removesuffix(".0")) + "/s"
 
 
 def _reject_bool(value: object) -> object:

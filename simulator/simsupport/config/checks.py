@@ -11,9 +11,17 @@ from typing import Any
 
 from ..profiles import DAILY_PROFILES, WEEKLY_PROFILES
 from ..units import format_duration, format_rate
-from .base import on_duty
-from .derived import average_agents, channel_mix, handle_time_spec, pool_serves, single_language
-from .schema import Category, Pool, Scenario
+from .derived import (
+    average_agents,
+    channel_mix,
+    handle_time_spec,
+    pool_serves,
+    single_language,
+)
+from .journey_checks import has_agents as _has_agents
+from .journey_checks import is_tiered, journey_problems
+from .journey_checks import unknown as _unknown
+from .schema import Category, Scenario
 
 Problem = tuple[tuple[Any, ...], str]
 SHARE_TOLERANCE = 1e-3
@@ -34,6 +42,7 @@ def _problems(s: Scenario) -> Iterator[Problem]:
     yield from _stability(s)
     yield from _surge(s)
     yield from _market(s)
+    yield from journey_problems(s)
     if s.interval > s.horizon:
         yield ("interval",), (
             f"the reporting interval ({format_duration(s.interval)}) is longer than the horizon "
@@ -90,11 +99,6 @@ def _profiles(s: Scenario) -> Iterator[Problem]:
                 )
 
 
-def _unknown(kind: str, value: str, known: Any) -> str:
-    names = ", ".join(sorted(known)) or "(none)"
-    return f"unknown {kind} {value!r}; known {kind}s: {names}"
-
-
 def _names(s: Scenario) -> Iterator[Problem]:
     skills = {c.skill for c in s.categories.values() if c.skill}
     seen: set[str] = set()
@@ -142,13 +146,9 @@ def _names(s: Scenario) -> Iterator[Problem]:
         )
 
 
-def _has_agents(pool: Pool) -> bool:
-    if isinstance(pool.shifts, str):
-        return on_duty(pool.agents or 0, pool.shrinkage) > 0
-    return any(on_duty(sh.agents, pool.shrinkage) > 0 for sh in pool.shifts)
-
-
 def _servable(s: Scenario) -> Iterator[Problem]:
+    if is_tiered(s):
+        return  # checked tier by tier (journey_checks)
     fallback = s.routing.language_fallback
     vips = [False, True] if s.customers.vip_share > 0 else [False]
     if s.customers.vip_share >= 1:
@@ -206,8 +206,19 @@ def _channel_load(s: Scenario, cname: str) -> float:
             default=0.0,
         )
         if best > 0:
-            load += ch.rate * share * _mean_work(s, cat_name, cat, cname) / best
-    return load
+            load += ch.rate * share * _human_share(s, cname, cat_name) * _mean_work(s, cat_name, cat, cname) / best
+    # a chat takes 1/k of an agent who holds k at once
+    return load / ch.slots
+
+
+def _human_share(s: Scenario, channel: str, category: str) -> float:
+    """Least share of a category's contacts that the bot hands over (times the handover's
+    handle-time factor): the bot at its best, so that the load stays a lower bound."""
+    bot = s.chatbot
+    if bot is None or channel not in bot.channels:
+        return 1.0
+    p = min(1.0, bot.deflection.p_on(channel, category) + max(bot.under_volatility, 0.0))
+    return (1.0 - p) * bot.handover.handle_time
 
 
 def _serving(s: Scenario, channels: set[str]) -> float:

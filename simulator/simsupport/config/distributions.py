@@ -14,7 +14,7 @@ import csv
 import math
 import numbers
 from pathlib import Path
-from typing import Annotated, Any, Final, Literal, Self, Union
+from typing import Annotated, Any, Final, Literal, Self
 
 from pydantic import (
     BaseModel,
@@ -26,17 +26,22 @@ from pydantic import (
     model_validator,
 )
 
-from simsupport.units import SECONDS_PER_UNIT, Duration, PositiveDuration, format_duration
+from simsupport.units import (
+    SECONDS_PER_UNIT,
+    Duration,
+    PositiveDuration,
+    format_duration,
+)
 
 __all__ = [
-    "Exponential",
-    "LogNormal",
-    "Gamma",
-    "Uniform",
-    "Deterministic",
-    "Empirical",
-    "Distribution",
     "DISTRIBUTION_NAMES",
+    "Deterministic",
+    "Distribution",
+    "Empirical",
+    "Exponential",
+    "Gamma",
+    "LogNormal",
+    "Uniform",
 ]
 
 
@@ -330,7 +335,7 @@ def _require_dist(value: object) -> object:
 
 
 Distribution = Annotated[
-    Union[Exponential, LogNormal, Gamma, Uniform, Deterministic, Empirical],
+    Exponential | LogNormal | Gamma | Uniform | Deterministic | Empirical,
     Field(discriminator="dist"),
     BeforeValidator(_require_dist),
 ]

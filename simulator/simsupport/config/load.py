@@ -154,10 +154,7 @@ def _data_path(data: Any, loc: Sequence[Any], keep_last: bool) -> list[Any]:
     node = data
     for i, key in enumerate(loc):
         last = i == len(loc) - 1
-        if isinstance(node, Mapping) and key in node:
-            out.append(key)
-            node = node[key]
-        elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+        if isinstance(node, Mapping) and key in node or isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
             out.append(key)
             node = node[key]
         elif last and keep_last:
@@ -180,9 +177,7 @@ def dotted(path: Sequence[Any], data: Any = None) -> str:
             parts.append(str(name) if isinstance(name, str) else f"[{key}]")
         else:
             parts.append(str(key))
-        if isinstance(node, Mapping) and key in node:
-            node = node[key]
-        elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+        if isinstance(node, Mapping) and key in node or isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
             node = node[key]
         else:
             node = None
@@ -265,8 +260,7 @@ def _message(err: Mapping[str, Any], data: Any, path: list[Any]) -> str:
     if kind == "missing":
         return "this key is required but missing"
     for prefix in ("Value error, ", "Assertion failed, "):
-        if msg.startswith(prefix):
-            msg = msg[len(prefix) :]
+        msg = msg.removeprefix(prefix)
     value = err.get("input")
     if kind not in ("value_error",) and not isinstance(value, (Mapping, list)) and value is not None:
         return f"{value!r}: {msg[0].lower() + msg[1:] if msg else msg}"

@@ -10,12 +10,18 @@ with mean `decay`).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from .base import Frozen, Name
 from ..units import Duration, PositiveDuration
+from .base import Frozen, Name
 from .prices import read_prices
 
 Vol = Annotated[float, Field(gt=0, le=10, description="daily volatility, e.g. 0.025 for 2.5% a day")]
@@ -170,4 +176,4 @@ class NoMarket(_MarketBase):
     model: Literal["none"]
 
 
-Market = Annotated[Union[RegimeMarket, GarchMarket, ReplayMarket, NoMarket], Field(discriminator="model")]
+Market = Annotated[RegimeMarket | GarchMarket | ReplayMarket | NoMarket, Field(discriminator="model")]

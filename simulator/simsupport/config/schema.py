@@ -11,7 +11,7 @@ live in `checks.py`, so that each error can name the exact field and line.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -26,6 +26,16 @@ from pydantic import (
 from ..units import Duration, PositiveDuration, Probability, Rate, Share
 from .base import Frozen, Name
 from .distributions import Deterministic, Distribution, Exponential
+from .journey import (
+    Announce,
+    Chatbot,
+    Concurrency,
+    EscalationRule,
+    Experience,
+    FollowUp,
+    Initial,
+    TierOverflow,
+)
 from .market import Market
 from .surge import Surge
 
@@ -159,6 +169,40 @@ class Channel(Frozen):
     categories: dict[Name, Share] | None = Field(
         default=None, description="category mix of this channel; default: the categories' shares"
     )
+    kind: Literal["live", "backlog"] | None = Field(
+        default=None,
+        description="live (chat, phone: answered while the customer waits) or backlog (email, "
+        "web tickets: a first response within hours); default: backlog when customers never give "
+        "up and the SLA is a first response, else live",
+    )
+    concurrency: Annotated[int, Field(ge=1, le=20)] | Concurrency = 1
+    needs_info: FollowUp | None = Field(
+        default=None, description="share of tickets that need more information from the customer after the first response"
+    )
+    reopen: FollowUp | None = Field(default=None, description="share of resolved tickets that reopen after a delay")
+    announce: Announce | None = None
+
+    @field_validator("concurrency")
+    @classmethod
+    def _concurrency(cls, v: int | Concurrency) -> Concurrency:
+        return Concurrency.model_construct(max=v, stretch=None) if isinstance(v, int) else v
+
+    @property
+    def is_backlog(self) -> bool:
+        if self.kind is not None:
+            return self.kind == "backlog"
+        return self.patience == "none" and self.sla is not None and self.sla.first_response_within is not None
+
+    @property
+    def chats(self) -> Concurrency:
+        """The concurrency as a spec (a plain number, the default 1 included, means no stretch)."""
+        c = self.concurrency
+        return c if isinstance(c, Concurrency) else Concurrency.model_construct(max=c, stretch=None)
+
+    @property
+    def slots(self) -> int:
+        """Tickets of this channel an agent may hold at once."""
+        return self.chats.max
 
 
 
@@ -282,7 +326,7 @@ class Routing(Frozen):
     first, generalists as overflow).
     """
 
-    order: list[Literal["priority", "vip", "longest_waiting"]] = [
+    order: list[Literal["live", "priority", "vip", "longest_waiting"]] = [
         "priority",
         "vip",
         "longest_waiting",
@@ -290,6 +334,18 @@ class Routing(Frozen):
     agent_choice: Literal["longest_idle", "most_skilled", "random", "pool_order"] = "longest_idle"
     pool_order: list[Name] | None = None
     language_fallback: LanguageFallback | None = None
+    breach_guard: Duration | None = Field(
+        default=None,
+        description="a backlog ticket this close to breaching its first-response SLA goes ahead of "
+        "live work (blending: put `live` first in `order`)",
+    )
+    entry_tier: Name | None = Field(
+        default=None, description="the tier new tickets enter; default: the tier no escalation rule sends to"
+    )
+    direct: dict[Name, Name] = Field(
+        default={}, description="categories that go straight to a tier (e.g. {account_security: security})"
+    )
+    tier_overflow: list[TierOverflow] = []
 
     @field_validator("order")
     @classmethod
@@ -303,7 +359,7 @@ class Routing(Frozen):
         return v
 
 
-DEFAULT_START = datetime(2026, 1, 5, tzinfo=timezone.utc)  # a Monday, 00:00 UTC
+DEFAULT_START = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday, 00:00 UTC
 
 
 class Scenario(Frozen):
@@ -327,11 +383,15 @@ class Scenario(Frozen):
     routing: Routing = Routing()
     market: Market | None = None
     surge: Surge | None = None
+    chatbot: Chatbot | None = None
+    escalation: dict[Name, EscalationRule] | None = None
+    initial: Initial | None = None
+    experience: Experience | None = None
 
     @field_validator("start")
     @classmethod
     def _aware(cls, v: datetime) -> datetime:
-        return v if v.tzinfo is not None else v.replace(tzinfo=timezone.utc)
+        return v if v.tzinfo is not None else v.replace(tzinfo=UTC)
 
     # Convenience views used by the model; derived, never stored twice.
     @property
@@ -342,6 +402,24 @@ class Scenario(Frozen):
     def end(self) -> float:
         """End of the counted window in simulation seconds."""
         return self.warmup + self.horizon
+
+    @property
+    def has_journey(self) -> bool:
+        """Does any ticket take more than the plain path (arrive, wait, one service)?"""
+        r = self.routing
+        return (
+            self.chatbot is not None
+            or self.escalation is not None
+            or self.initial is not None
+            or self.experience is not None
+            or r.breach_guard is not None
+            or bool(r.direct)
+            or bool(r.tier_overflow)
+            or any(
+                c.slots > 1 or c.needs_info is not None or c.reopen is not None or c.announce is not None
+                for c in self.channels.values()
+            )
+        )
 
     def pool(self, name: str) -> Pool:
         for p in self.pools:

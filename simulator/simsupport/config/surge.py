@@ -15,9 +15,8 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from .base import Frozen, Name
 from ..units import PositiveDuration
-
+from .base import Frozen, Name
 
 
 class Trigger(Frozen):

@@ -23,7 +23,7 @@ DAY = 86400.0
 
 
 class Agent:
-    __slots__ = ("pool", "idle_since", "leaving", "on_duty", "id", "ticket")
+    __slots__ = ("cap", "id", "idle_since", "leaving", "load", "on_duty", "pool", "ticket")
 
     def __init__(self, pool: PoolState, id: int) -> None:
         self.pool = pool
@@ -32,21 +32,25 @@ class Agent:
         self.on_duty = False
         self.id = id
         self.ticket: Any = None  # the ticket in service, until its service ends
+        self.load = 0  # journey: tickets held (chats held at once)
+        self.cap = 1  # journey: tickets it may hold, set by the first one it takes
 
 
 class PoolState:
     """A pool at run time: who is idle, how many are busy and on duty, and their time integrals."""
 
     __slots__ = (
+        "busy",
+        "busy_sum",
+        "cgroups",
+        "duty",
+        "duty_sum",
+        "groups",
+        "idle",
         "index",
         "name",
+        "open",
         "tier",
-        "idle",
-        "groups",
-        "busy",
-        "duty",
-        "busy_sum",
-        "duty_sum",
     )
 
     def __init__(self, index: int, spec: Pool) -> None:
@@ -55,8 +59,10 @@ class PoolState:
         self.tier = spec.tier
         self.idle: deque[Agent] = deque()
         self.groups: list[dict[int, deque[Any]]] = []  # non-empty queues it serves, by routing rank
-        self.busy = 0
+        self.busy: float = 0  # agents busy (with chat concurrency: slots held / slots per agent)
         self.duty = 0
+        self.open: dict[Agent, None] = {}  # agents holding chats with room for more (journey)
+        self.cgroups: list[dict[int, deque[Any]]] = []  # like groups, for queues of concurrent chats
         # Time integrals kept as (sum of leave times - sum of join times): one addition per
         # change on the hot path; the integral up to `now` is that sum + level * now.
         self.busy_sum = 0.0

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from ..profiles import DAILY_PROFILES, WEEKLY_PROFILES, profile_weights
 
+
 class PiecewiseRate:
     """rate(t) = base * daily[slot(t)] * weekly[weekday(t)], in a time zone.
 

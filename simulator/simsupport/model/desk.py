@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import time
 from bisect import bisect_right
-from collections import deque
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -30,16 +30,32 @@ from simpy.events import Timeout
 from ..config.base import on_duty
 from ..config.derived import channel_mix, handle_time_spec, pool_serves
 from ..config.schema import Scenario
+from ..market.drive import build_drive, mix_weights
+from ..market.paths import mean_over
 from ..metrics import SL_CODES, SL_NONE, Collector, ReplicationResult
 from ..rng import Streams
 from .agents import Agent, PoolState, ShiftBlock, shift_blocks, shift_specs
-from ..market.drive import build_drive, mix_weights
-from ..market.paths import mean_over
 from .arrivals import make_rate
-from .routing import agent_chooser, build_groups, enqueue, next_ticket, pool_preference, routing_key
-from .surge import extension, reserve_pools, start_surge
+from .routing import (
+    agent_chooser,
+    build_groups,
+    enqueue,
+    next_ticket,
+    pool_preference,
+    routing_key,
+)
 from .sampling import BlockSampler, exponential_sampler, make_sampler, uniform_sampler
-from .tickets import ABANDONED, BLOCKED, DONE, SERVING, WAITING, Ticket, TicketClass
+from .surge import extension, reserve_pools, start_surge
+from .tickets import (
+    ABANDONED,
+    BLOCKED,
+    DONE,
+    SERVING,
+    WAITING,
+    Route,
+    Ticket,
+    TicketClass,
+)
 
 INF = math.inf
 MIN_DRAIN = 86400.0  # drain at least a day (backlog SLAs are measured in hours)
@@ -49,11 +65,40 @@ class ChannelState:
     """A channel at run time: its arrival clock, queue counts and SLA constants."""
 
     __slots__ = (
-        "index", "name", "rate", "gap", "pick", "cum", "classes", "patience", "max_waiting",
-        "lines", "waiting", "in_service", "q_sum", "const", "sla_T", "sla_code",
-        "short_abandon", "retry_prob", "retry_u", "retry_delay", "retry_to", "retry_patience",
-        "max_retries", "shift", "mix_k", "base_p", "cat_w", "volatile", "kids", "kid_delay",
-        "triggered", "mix_x",
+        "base_p",
+        "cat_w",
+        "classes",
+        "const",
+        "cum",
+        "gap",
+        "in_service",
+        "index",
+        "jr",
+        "kid_delay",
+        "kids",
+        "lines",
+        "max_retries",
+        "max_waiting",
+        "mix_k",
+        "mix_x",
+        "name",
+        "patience",
+        "pending",
+        "pick",
+        "q_sum",
+        "rate",
+        "retry_delay",
+        "retry_patience",
+        "retry_prob",
+        "retry_to",
+        "retry_u",
+        "shift",
+        "short_abandon",
+        "sla_T",
+        "sla_code",
+        "triggered",
+        "volatile",
+        "waiting",
     )  # fmt: skip
 
     def __init__(self, index: int, name: str) -> None:
@@ -62,6 +107,8 @@ class ChannelState:
         self.waiting = 0
         self.in_service = 0
         self.q_sum = 0.0  # queue-length integral minus waiting * now (see area())
+        self.pending = 0  # journey: tickets waiting on the customer (more information, reopen)
+        self.jr: Any = None  # journey settings of the channel (journey.desk.JourneyChannel)
         self.classes: list[TicketClass] = []
         self.cum: list[float] = []
         self.retry_prob = 0.0
@@ -94,7 +141,7 @@ class Triggered:
 class TicketLog:
     """Per-ticket rows for --tickets (kept only when asked for)."""
 
-    COLUMNS = ("id", "attempt", "channel", "category", "language", "vip", "priority", "arrival_s",
+    COLUMNS = ("id", "attempt", "channel", "category", "language", "vip", "priority", "tier", "arrival_s",
                "outcome", "wait_s", "pool", "handle_s")  # fmt: skip
 
     def __init__(self) -> None:
@@ -104,7 +151,7 @@ class TicketLog:
         c = t.cls
         for col, value in zip(
             self.COLUMNS,
-            (t.id, t.attempt, c.channel.name, c.category, c.language, c.vip, c.priority, t.arrival,
+            (t.id, t.attempt, c.channel.name, c.category, c.language, c.vip, c.priority, c.tier, t.arrival,
              outcome, wait, pool, handle),
         ):
             self.rows[col].append(value)
@@ -134,7 +181,6 @@ class Desk:
         self.on_abandon = self._abandon
         self.on_free = self._free
         self.on_retry = self._retry
-        self.on_fall_back = self._fall_back
         self.drive = build_drive(scenario, self.streams, self.end + max(scenario.horizon, MIN_DRAIN) + 3600.0)
         self._build_pools()
         self._build_channels()
@@ -142,7 +188,7 @@ class Desk:
         self.sink = Collector(
             self.classes, len(self.pools), self.channels, self.warmup, self.end, scenario.interval
         )
-        self.snapshots: list[tuple[float, list[float], list[float], list[float]]] = []
+        self.snapshots: list[tuple[float, list[float], list[float], list[float], list[int]]] = []
         self.answered = self.sink.answered  # bound once: the hot path's one fact per ticket
 
     # -- construction ---------------------------------------------------------------------
@@ -215,18 +261,15 @@ class Desk:
 
     def _build_classes(self) -> None:
         s = self.s
-        order = s.routing.order
-        mode = s.routing.agent_choice
-        pool_order = s.routing.pool_order or [p.name for p in s.pools]
         vip_share = s.customers.vip_share
         vips = [(False, 1.0 - vip_share), (True, vip_share)] if vip_share > 0 else [(False, 1.0)]
-        fallback = s.routing.language_fallback
-        self.fallback_after = fallback.after if fallback is not None else INF
         self.classes: list[TicketClass] = []
         self.class_by_key: dict[tuple[str, str, str, bool], TicketClass] = {}
-        work_samplers: dict[str, Any] = {}
-        wrap_samplers: dict[str, Any] = {}
-        pool_queues: list[list[tuple[tuple[int, ...], int]]] = [[] for _ in self.pools]
+        self._work_samplers: dict[str, Any] = {}
+        self._wrap_samplers: dict[str, Any] = {}
+        self._n_queues = 0
+        self._qid_channel: list[ChannelState] = []  # the channel of each queue id
+        self._pool_queues: list[list[tuple[tuple[int, ...], int]]] = [[] for _ in self.pools]
         # overflow rules: the pool, as it would be with the extra channels, and what it gains
         surge = s.surge
         self.overflow_specs = [
@@ -237,62 +280,20 @@ class Desk:
         self.overflow_classes: list[list[tuple[TicketClass, list[Any], Any]]] = [[] for _ in self.overflow_specs]
         self.overflow_active: set[int] = set()
         overflow_queues: list[list[tuple[tuple[int, ...], int]]] = [[] for _ in self.overflow_specs]
-        n_queues = 0
         for ch in self.channels:
             mix = channel_mix(s, s.channels[ch.name])
-            for cat_name, cat in s.categories.items():
+            for cat_name in s.categories:
                 for lang, lshare in s.customers.languages.items():
                     for vip, vshare in vips:
-                        key = routing_key(order, cat.priority, vip)
-                        c = TicketClass(len(self.classes), ch, cat_name, lang, vip, cat.priority, key)
-                        c.qid = n_queues
-                        n_queues += 1
-                        c.sla_threshold = ch.sla_T
-                        dist, factor = handle_time_spec(cat, ch.name, lang)
-                        if dist is cat.handle_time:
-                            stream = f"work/{cat_name}"
-                        elif cat.by_language.get(lang) is dist:
-                            stream = f"work/{cat_name}/language={lang}"
-                        else:
-                            stream = f"work/{cat_name}/channel={ch.name}"
-                        if stream not in work_samplers:
-                            work_samplers[stream] = make_sampler(dist, self.streams(stream))
-                        c.work = work_samplers[stream]
-                        if cat.wrap_up is not None:
-                            if cat_name not in wrap_samplers:
-                                wrap_samplers[cat_name] = make_sampler(cat.wrap_up, self.streams(f"wrapup/{cat_name}"))
-                            c.wrap = wrap_samplers[cat_name]
-                        eligible = []
-                        c.scale = [0.0] * len(self.pools)
-                        for ps, pspec in zip(self.pools, self.pool_specs):
-                            prof = pool_serves(s, pspec, ch.name, cat_name, lang, vip)
-                            if prof is not None:
-                                eligible.append((ps, prof))
-                                c.scale[ps.index] = factor / prof
-                                pool_queues[ps.index].append((key, c.qid))
-                        c.pools = pool_preference(mode, eligible, pool_order)
+                        c, eligible = self._make_class(
+                            ch, cat_name, lang, vip, len(self.classes), self._entry_pools(cat_name, vip), ""
+                        )
                         for r, (ps, pspec) in enumerate(self.overflow_specs):
                             prof = pool_serves(s, pspec, ch.name, cat_name, lang, vip)
                             if prof is not None and ps not in c.pools:
-                                c.scale[ps.index] = factor / prof
+                                c.scale[ps.index] = c.factor / prof
                                 self.overflow_classes[r].append((c, list(eligible), (ps, prof)))
-                                overflow_queues[r].append((key, c.qid))
-                        if fallback is not None and lang != fallback.to:
-                            extra = []
-                            for ps, pspec in zip(self.pools, self.pool_specs):
-                                if ps in c.pools:
-                                    continue
-                                prof = pool_serves(s, pspec, ch.name, cat_name, fallback.to, vip)
-                                if prof is not None:
-                                    extra.append((ps, prof))
-                                    c.scale[ps.index] = factor / prof
-                            if extra:
-                                c.fallback_queue = deque()
-                                c.fallback_qid = n_queues
-                                n_queues += 1
-                                c.fallback_pools = pool_preference(mode, extra, pool_order)
-                                for ps, _ in extra:
-                                    pool_queues[ps.index].append((key, c.fallback_qid))
+                                overflow_queues[r].append((c.key, c.qid))
                         self.classes.append(c)
                         self.class_by_key[(ch.name, cat_name, lang, vip)] = c
                         p = mix.get(cat_name, 0.0) * lshare * vshare
@@ -306,13 +307,104 @@ class Desk:
                 ch.cum[i] = acc
             if ch.cum:
                 ch.cum[-1] = 1.0
-        groups, self.listeners = build_groups([*pool_queues, *overflow_queues], n_queues)
+        self._more_classes()
+        n_pools = len(self.pools)
+        extra = self._extra_queue_sets()
+        groups, self.listeners = build_groups([*self._pool_queues, *overflow_queues, *extra], self._n_queues)
         for ps in self.pools:
             ps.groups = groups[ps.index]
         self.normal_groups = [ps.groups for ps in self.pools]
-        self.overflow_groups = groups[len(self.pools) :]
+        self.overflow_groups = groups[n_pools : n_pools + len(overflow_queues)]
+        self.extra_groups = groups[n_pools + len(overflow_queues) :]
         if self.drive is not None:
             self._build_market()
+
+    def _entry_pools(self, category: str, vip: bool) -> set[int] | None:
+        """Indices of the pools new tickets of a category may go to (None: every pool that can
+        serve them). The journey model narrows this to the entry tier."""
+        return None
+
+    def _more_classes(self) -> None:
+        """Hook for classes beyond the entry classes (the journey's escalation stages)."""
+
+    def _extra_queue_sets(self) -> list[list[tuple[tuple[int, ...], int]]]:
+        """Hook for more routing groups (the journey's concurrent-chat groups)."""
+        return []
+
+    def _new_queue(self, ch: ChannelState) -> int:
+        qid = self._n_queues
+        self._n_queues += 1
+        self._qid_channel.append(ch)
+        return qid
+
+    def _make_class(
+        self, ch: ChannelState, cat_name: str, lang: str, vip: bool, index: int, allowed: set[int] | None, stream: str
+    ) -> tuple[TicketClass, list[tuple[PoolState, float]]]:
+        """A ticket class with its queue, work sampler, eligible pools (restricted to `allowed`)
+        and language-fallback route; `stream` tells its work stream apart from the entry's."""
+        s = self.s
+        cat = s.categories[cat_name]
+        mode = s.routing.agent_choice
+        pool_order = s.routing.pool_order or [p.name for p in s.pools]
+        key = routing_key(s.routing.order, cat.priority, vip, not s.channels[ch.name].is_backlog)
+        c = TicketClass(index, ch, cat_name, lang, vip, cat.priority, key)
+        c.qid = self._new_queue(ch)
+        c.sla_threshold = ch.sla_T
+        dist, factor = handle_time_spec(cat, ch.name, lang)
+        c.factor = factor
+        if dist is cat.handle_time:
+            name = f"work/{cat_name}"
+        elif cat.by_language.get(lang) is dist:
+            name = f"work/{cat_name}/language={lang}"
+        else:
+            name = f"work/{cat_name}/channel={ch.name}"
+        name += stream
+        if name not in self._work_samplers:
+            self._work_samplers[name] = make_sampler(dist, self.streams(name))
+        c.work = self._work_samplers[name]
+        if cat.wrap_up is not None:
+            if cat_name not in self._wrap_samplers:
+                self._wrap_samplers[cat_name] = make_sampler(cat.wrap_up, self.streams(f"wrapup/{cat_name}"))
+            c.wrap = self._wrap_samplers[cat_name]
+        c.scale = [0.0] * len(self.pools)
+        eligible = self._eligible(c, lang, allowed)
+        for ps, _ in eligible:
+            self._pool_queues[ps.index].append((key, c.qid))
+        c.pools = pool_preference(mode, eligible, pool_order)
+        fallback = s.routing.language_fallback
+        if fallback is not None and lang != fallback.to:
+            extra = [(ps, prof) for ps, prof in self._eligible(c, fallback.to, allowed) if ps not in c.pools]
+            if extra:
+                self._add_route(c, fallback.after, extra, key)
+        return c, eligible
+
+    def _eligible(
+        self, c: TicketClass, lang: str, allowed: set[int] | None
+    ) -> list[tuple[PoolState, float]]:
+        """Pools (with proficiency) that may serve class `c` in language `lang`; sets their
+        handle-time scale on the class."""
+        out = []
+        for ps, pspec in zip(self.pools, self.pool_specs):
+            if allowed is not None and ps.index not in allowed:
+                continue
+            prof = pool_serves(self.s, pspec, c.channel.name, c.category, lang, c.vip)
+            if prof is not None:
+                out.append((ps, prof))
+                c.scale[ps.index] = c.factor / prof
+        return out
+
+    def _add_route(
+        self, c: TicketClass, after: float, pools: list[tuple[PoolState, float]], key: tuple[int, ...]
+    ) -> Route:
+        """Open a second queue to class `c`'s tickets once they have waited `after`."""
+        s = self.s
+        order = s.routing.pool_order or [p.name for p in s.pools]
+        r = Route(after, self._new_queue(c.channel), pool_preference(s.routing.agent_choice, pools, order), key)
+        r.callback = partial(self._widen, r)
+        for ps, _ in pools:
+            self._pool_queues[ps.index].append((key, r.qid))
+        c.routes.append(r)
+        return r
 
     def _build_market(self) -> None:
         """Volatile twins, the category mix shift and contagion, from the market drive."""
@@ -443,8 +535,9 @@ class Desk:
             self.counted_waiting += 1
         if t.patience < INF:
             Timeout(self.env, t.patience, t).callbacks.append(self.on_abandon)
-        if cls.fallback_queue is not None:
-            Timeout(self.env, self.fallback_after, t).callbacks.append(self.on_fall_back)
+        if cls.routes:
+            for r in cls.routes:
+                Timeout(self.env, r.after, t).callbacks.append(r.callback)
 
     def _block(self, t: Ticket) -> None:
         t.state = BLOCKED
@@ -461,9 +554,9 @@ class Desk:
         cls.channel.in_service += 1
         pool.busy_sum -= now
         pool.busy += 1
-        if t.counted:
-            self.answered(t, wait, pool.index)
         handle = t.work * cls.scale[pool.index]
+        if t.counted:
+            self.answered(t, wait, pool.index, handle)
         if self.log is not None:
             self.log.add(t, "answered", wait, pool.name, handle)
         Timeout(self.env, handle, agent).callbacks.append(self.on_free)
@@ -493,7 +586,8 @@ class Desk:
             self._go_off(agent, now)
             return
         # any() over the groups' dicts (in C) skips the scan when nothing waits for this pool
-        nxt = next_ticket(pool) if any(pool.groups) else None
+        groups = pool.groups
+        nxt = next_ticket(groups) if any(groups) else None
         if nxt is not None:
             self._dequeue(nxt, now)
             self._start(nxt, agent, now, now - nxt.arrival)
@@ -550,21 +644,25 @@ class Desk:
         t = Ticket(cls, now, old.work, patience, self.warmup <= now < self.end, old.attempt + 1, old.id)
         if t.counted:
             self.sink.retrial(t)
+        self._readmit(old, t, now)
+
+    def _readmit(self, old: Ticket, t: Ticket, now: float) -> None:
+        """Admit a retry (the journey model carries the customer's plan over)."""
         self._admit(t, now)
 
-    def _fall_back(self, ev: simpy.Event) -> None:
-        """The customer now accepts the fallback language: more agents may take the ticket."""
+    def _widen(self, route: Route, ev: simpy.Event) -> None:
+        """The ticket has waited long enough for a second route (the fallback language, a
+        higher tier, the breach guard): more agents, or a better rank, may take it now."""
         t: Ticket = ev._value
         if t.state != WAITING:
             return
-        cls = t.cls
         now = self.env._now
-        agent = self.choose_agent(cls.fallback_pools)
+        agent = self.choose_agent(route.pools)
         if agent is not None:
             self._dequeue(t, now)
             self._start(t, agent, now, now - t.arrival)
         else:
-            enqueue(t, cls.fallback_queue, cls.fallback_qid, self.listeners)  # type: ignore[arg-type]
+            enqueue(t, route.queue, route.qid, self.listeners)
 
     # -- agents and shifts ----------------------------------------------------------------
     def _go_on(self, pool: PoolState, n: int, now: float) -> list[Agent]:
@@ -594,6 +692,7 @@ class Desk:
                 self._go_off(a, now)
             else:
                 a.leaving = True
+                a.pool.open.pop(a, None)  # holding chats: take no more
 
     def _overflow(self, rule: int, active: bool, now: float) -> None:
         """Switch an overflow rule; each class's pools and each pool's queues are recomputed
@@ -648,6 +747,7 @@ class Desk:
                 [ch.area(now) for ch in self.channels],
                 [p.busy_area(now) for p in self.pools],
                 [p.duty_area(now) for p in self.pools],
+                [ch.waiting + ch.in_service + ch.pending for ch in self.channels],
             )
         )
 
@@ -664,7 +764,7 @@ class Desk:
             if t >= self.end:
                 break
             k += 1
-        if self.counted_waiting == 0:
+        if self._settled():
             self.stop.succeed()
         else:
             self.draining = True
@@ -672,6 +772,13 @@ class Desk:
             yield env.timeout(max(self.s.horizon, MIN_DRAIN))
             if not self.stop.triggered:
                 self.stop.succeed()
+
+    def _start_state(self) -> None:
+        """Hook: put the desk in its state at time 0 (the journey's live start)."""
+
+    def _settled(self) -> bool:
+        """Has every counted ticket left the system? (Then the run may stop at the horizon.)"""
+        return self.counted_waiting == 0
 
     def run(self) -> ReplicationResult:
         wall = time.perf_counter()
@@ -689,6 +796,7 @@ class Desk:
                     env.process(self._shift_process(ps, shift_blocks(sh, spec, self.s.start)))
         env.process(self._clock())
         self.surge_logs = start_surge(self)
+        self._start_state()
         env.run(until=self.stop)
         return self._result(time.perf_counter() - wall)
 
@@ -741,8 +849,10 @@ class Desk:
                 "queue": np.array([sn[1] for sn in self.snapshots]),
                 "busy": np.array([sn[2] for sn in self.snapshots]),
                 "duty": np.array([sn[3] for sn in self.snapshots]),
+                "open": np.array([sn[4] for sn in self.snapshots]),
             },
             tickets=self.log.rows if self.log is not None else None,
+            resolution_hist=sink.resolution_hist,
             extra={"surge": [vars(log) for log in self.surge_logs]},
         )
 
@@ -764,15 +874,15 @@ class Desk:
         cols: dict[str, list[Any]] = {k: [] for k in (
             "replication", "interval", "start_s", "channel", "offered", "answered", "abandoned",
             "asa_s", "service_level", "mean_queue", "agents_on_duty", "occupancy", "price",
-            "volatility", "arrival_multiplier")}  # fmt: skip
+            "volatility", "arrival_multiplier", "open_tickets")}  # fmt: skip
         snaps = self.snapshots
         sink = self.sink
         pool_channels = [
             set(p.channels) if p.channels is not None else set(self.s.channels) for p in self.pool_specs
         ]
         for j in range(1, len(snaps)):
-            t0, q0, b0, d0 = snaps[j - 1]
-            t1, q1, b1, d1 = snaps[j]
+            t0, q0, b0, d0, _ = snaps[j - 1]
+            t1, q1, b1, d1, open1 = snaps[j]
             length = t1 - t0
             if length <= 0:
                 continue
@@ -800,10 +910,16 @@ class Desk:
                 cols["price"].append(price)
                 cols["volatility"].append(vol)
                 cols["arrival_multiplier"].append(mult)
+                cols["open_tickets"].append(open1[ci])
         return cols
 
 
 def simulate(scenario: Scenario, replication: int, *, record_tickets: bool = False) -> ReplicationResult:
-    """Run one replication of a scenario."""
+    """Run one replication of a scenario (with the journey model only if it asks for one:
+    the plain path stays the fast one)."""
+    if scenario.has_journey:
+        from ..journey.desk import JourneyDesk
+
+        return JourneyDesk(scenario, replication, record_tickets=record_tickets).run()
     return Desk(scenario, replication, record_tickets=record_tickets).run()
 

@@ -18,8 +18,8 @@ from .agents import Agent, PoolState
 from .tickets import WAITING, Ticket
 
 
-def next_ticket(pool: PoolState) -> Ticket | None:
-    """The waiting ticket a free agent of `pool` takes, removed from its queue; or None.
+def next_ticket(groups: list[dict[int, deque[Ticket]]]) -> Ticket | None:
+    """The waiting ticket a free agent takes from a pool's `groups`, removed from its queue; or None.
 
     Each group is a dict of the non-empty queues among those the pool serves at that rank
     (queue id -> deque, insertion-ordered so runs are deterministic). A queue joins every
@@ -27,7 +27,7 @@ def next_ticket(pool: PoolState) -> Ticket | None:
     finds it empty. So the scan costs the number of queues with someone in them, not the
     number of queues the pool could serve.
     """
-    for active in pool.groups:
+    for active in groups:
         if not active:
             continue
         best: deque[Ticket] | None = None
@@ -128,11 +128,13 @@ def pool_preference(
     return [p for p, _ in pools]
 
 
-def routing_key(order: Sequence[str], priority: int, vip: bool) -> tuple[int, ...]:
+def routing_key(order: Sequence[str], priority: int, vip: bool, live: bool = True) -> tuple[int, ...]:
     """Static rank of a ticket class for `routing.order` (smaller goes first)."""
     key: list[int] = []
     for item in order:
-        if item == "priority":
+        if item == "live":
+            key.append(0 if live else 1)
+        elif item == "priority":
             key.append(priority)
         elif item == "vip":
             key.append(0 if vip else 1)

@@ -35,9 +35,9 @@ from simsupport.config.distributions import (
 __all__ = [
     "DEFAULT_BLOCK",
     "BlockSampler",
+    "exponential_sampler",
     "make_sampler",
     "uniform_sampler",
-    "exponential_sampler",
 ]
 
 DEFAULT_BLOCK = 2048
@@ -66,7 +66,7 @@ class BlockSampler(functools.partial[float]):
     block is drawn at the first call, so a sampler that is never called draws nothing.
     """
 
-    __slots__ = ("block", "_label")
+    __slots__ = ("_label", "block")
 
     block: int
     _label: str

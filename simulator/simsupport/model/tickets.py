@@ -29,7 +29,7 @@ BLOCKED = 4
 class Ticket:
     """One attempt: who, what, when, and how much work it is."""
 
-    __slots__ = ("cls", "arrival", "work", "patience", "state", "counted", "attempt", "id")
+    __slots__ = ("arrival", "attempt", "cls", "counted", "id", "patience", "state", "work")
 
     def __init__(
         self, cls: TicketClass, arrival: float, work: float, patience: float, counted: bool, attempt: int, id: int
@@ -44,34 +44,53 @@ class Ticket:
         self.id = id
 
 
+class Route:
+    """A second way into service for a waiting ticket, opened once it has waited `after`:
+    its own queue (`qid` in the routing index), seen by `pools` at routing rank `key`."""
+
+    __slots__ = ("after", "callback", "key", "pools", "qid", "queue")
+
+    def __init__(self, after: float, qid: int, pools: list[PoolState], key: tuple[int, ...]) -> None:
+        self.after = after
+        self.queue: deque[Ticket] = deque()
+        self.qid = qid
+        self.pools = pools
+        self.key = key
+        self.callback: Any = None
+
+
 class TicketClass:
     """Tickets that routing cannot tell apart, and the queue they wait in.
 
     `pools` are the pools that may answer them, in the order agent choice tries them;
     `scale[pool.index]` turns a ticket's work into that pool's handle time (channel and
-    language factors divided by the pool's proficiency). `fallback_queue` holds those that
-    have waited long enough to accept the fallback language, for `fallback_pools`.
+    language factors divided by the pool's proficiency). `routes` open more queues to a
+    ticket once it has waited long enough (the fallback language, tier overflow).
     """
 
     __slots__ = (
-        "index",
-        "channel",
+        "bot",
         "category",
-        "language",
-        "vip",
-        "priority",
+        "channel",
+        "deflect",
+        "factor",
+        "index",
         "key",
-        "queue",
-        "qid",
+        "language",
         "pools",
+        "priority",
+        "qid",
+        "queue",
+        "routes",
         "scale",
+        "sla_threshold",
+        "stages",
+        "tier",
+        "tier_k",
+        "vip",
+        "volatile",
         "work",
         "wrap",
-        "fallback_queue",
-        "fallback_qid",
-        "fallback_pools",
-        "sla_threshold",
-        "volatile",
     )
 
     def __init__(
@@ -97,11 +116,15 @@ class TicketClass:
         self.scale: list[float] = []
         self.work: Any = None  # sampler of work content
         self.wrap: Any = None  # sampler of wrap-up time, or None
-        self.fallback_queue: deque[Ticket] | None = None
-        self.fallback_qid = -1
-        self.fallback_pools: list[PoolState] = []
+        self.routes: list[Route] = []  # second ways into service, opened after a wait
         self.sla_threshold = float("inf")
         self.volatile = False  # a twin that counts tickets arriving in volatile intervals
+        self.factor = 1.0  # channel and language factor of the handle time
+        self.tier = ""  # the tier it queues for (journey)
+        self.tier_k = 0  # index of that tier (journey)
+        self.stages: Any = None  # journey: the classes of its later visits, by tier
+        self.bot: Any = None  # journey: the channel's chatbot, if any
+        self.deflect = 0.0  # journey: probability that the bot resolves such a ticket
 
     def twin(self, index: int) -> TicketClass:
         """The same class for tickets that arrive while the market is volatile.

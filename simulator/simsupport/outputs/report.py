@@ -8,7 +8,12 @@ from pathlib import Path
 from ..config.schema import Scenario
 from ..metrics import ReplicationResult
 from .files import write_json, write_table
-from .plots import burst_timeline_plot, channel_wait_histograms, daily_profile_plot, wait_distribution_plot
+from .plots import (
+    burst_timeline_plot,
+    channel_wait_histograms,
+    daily_profile_plot,
+    wait_distribution_plot,
+)
 from .summary import summary_document
 from .tables import interval_frame, ticket_frame
 

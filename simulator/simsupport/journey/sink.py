@@ -1,0 +1,294 @@
+"""Facts of the journey and the scopes they give.
+
+The core collector keeps the customer-facing facts of a ticket's first visit (offered,
+answered, abandoned, blocked: the first response). This sink keeps what the journey adds:
+every visit to a tier (entry, escalations, follow-ups), how each journey ended (deflected,
+resolved, abandoned, blocked), resolution times, CSAT, the bot's work and the wait
+announcements. Counters are plain Python lists (a handful of additions per journey);
+waiting and resolution times go to the same log histograms as the core's, folded in blocks.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..metrics import FLUSH, N_BINS, hist_quantile, wait_bins
+from .experience import ABANDONED, BLOCKED, DEFLECTED, RESOLVED
+
+# per tier
+T_VISITS, T_ANSWERED, T_ABANDONED, T_WAIT_ANS, T_WAIT_ABD, T_ESCALATED = range(6)
+# per entry class
+(J_JOURNEYS, J_RESOLVED, J_DEFLECTED, J_ABANDONED, J_BLOCKED, J_HANDLED, J_ESCALATED, J_ESCALATIONS,
+ J_RESOLUTION, J_WAITED, J_CSAT, J_SATISFIED, J_REOPENED, J_INFO) = range(14)  # fmt: skip
+# per channel: bot and announcements
+(B_HANDLED, B_DEFLECTED, B_WORK_ALL, B_WORK_HUMAN, A_ANNOUNCED, A_BALKED, A_N, A_ERR, A_ABS, A_SQ) = range(10)  # fmt: skip
+
+
+@dataclass
+class JourneyTotals:
+    """What the sink measured in one replication, as plain arrays (picklable)."""
+
+    tiers: list[str]
+    tier_counters: np.ndarray  # [n_tiers, 6]
+    tier_hist: np.ndarray  # [n_tiers, N_BINS] answered waits
+    tier_waiting_end: np.ndarray  # [n_tiers] counted visits still waiting when the run stopped
+    pool_counters: np.ndarray  # [n_pools, 2] answered, wait sum (every visit)
+    pool_hist: np.ndarray  # [n_pools, N_BINS]
+    class_counters: np.ndarray  # [n_entry_classes, 14]
+    resolution_hist: np.ndarray  # [n_channels, N_BINS]
+    channel_counters: np.ndarray  # [n_channels, 10]
+    journeys_counted: int  # counted journeys started, tallied by the model apart from the sink
+    open_at_end: int  # counted journeys still open when the run stopped
+    has_bot: list[bool]
+    announces: list[bool]
+    backlog: list[bool]
+
+
+class JourneySink:
+    def __init__(self, tiers: list[str], n_pools: int, n_classes: int, n_channels: int, class_channel: list[int]) -> None:
+        self.tiers = tiers
+        self.tier = [[0.0] * 6 for _ in tiers]
+        self.pool = [[0.0] * 2 for _ in range(n_pools)]
+        self.cls = [[0.0] * 14 for _ in range(n_classes)]
+        self.chan = [[0.0] * 10 for _ in range(n_channels)]
+        self.class_channel = class_channel
+        self.tier_hist = np.zeros((len(tiers), N_BINS), dtype=np.int64)
+        self.pool_hist = np.zeros((n_pools, N_BINS), dtype=np.int64)
+        self.resolution_hist = np.zeros((n_channels, N_BINS), dtype=np.int64)
+        # histogram buffers: (row, value) per histogram
+        self._buf: dict[str, tuple[list[int], list[float]]] = {"tier": ([], []), "pool": ([], []), "res": ([], [])}
+
+    def _hist(self, name: str, row: int, value: float) -> None:
+        rows, values = self._buf[name]
+        rows.append(row)
+        values.append(value)
+        if len(rows) >= FLUSH:
+            self._flush(name)
+
+    def _flush(self, name: str) -> None:
+        rows, values = self._buf[name]
+        if not rows:
+            return
+        hist = {"tier": self.tier_hist, "pool": self.pool_hist, "res": self.resolution_hist}[name]
+        cells = np.array(rows, dtype=np.int64) * N_BINS + wait_bins(np.array(values))
+        np.add.at(hist.reshape(-1), cells, 1)
+        rows.clear()
+        values.clear()
+
+    # -- facts ---------------------------------------------------------------------------
+    def visit(self, tier: int) -> None:
+        self.tier[tier][T_VISITS] += 1
+
+    def answered(self, tier: int, pool: int, wait: float) -> None:
+        row = self.tier[tier]
+        row[T_ANSWERED] += 1
+        row[T_WAIT_ANS] += wait
+        self._hist("tier", tier, wait)
+        prow = self.pool[pool]
+        prow[0] += 1
+        prow[1] += wait
+        self._hist("pool", pool, wait)
+
+    def abandoned(self, tier: int, wait: float) -> None:
+        row = self.tier[tier]
+        row[T_ABANDONED] += 1
+        row[T_WAIT_ABD] += wait
+
+    def escalated(self, tier: int) -> None:
+        self.tier[tier][T_ESCALATED] += 1
+
+    def ended(self, j: Any, outcome: int, resolution: float, csat: float, satisfied: bool) -> None:
+        row = self.cls[j.base.index]
+        row[J_JOURNEYS] += 1
+        row[(J_RESOLVED, J_DEFLECTED, J_ABANDONED, J_BLOCKED)[outcome]] += 1
+        if j.handled:
+            row[J_HANDLED] += 1
+        if j.escalations:
+            row[J_ESCALATED] += 1
+            row[J_ESCALATIONS] += j.escalations
+        if resolution == resolution:  # not nan
+            row[J_RESOLUTION] += resolution
+            self._hist("res", self.class_channel[j.base.index], resolution)
+        row[J_WAITED] += j.waited
+        row[J_CSAT] += csat
+        if satisfied:
+            row[J_SATISFIED] += 1
+        if j.reopened:
+            row[J_REOPENED] += 1
+        if j.info:
+            row[J_INFO] += 1
+
+    def bot(self, channel: int, deflected: bool, work_all: float, work_human: float) -> None:
+        row = self.chan[channel]
+        row[B_HANDLED] += 1
+        row[B_WORK_ALL] += work_all
+        if deflected:
+            row[B_DEFLECTED] += 1
+        else:
+            row[B_WORK_HUMAN] += work_human
+
+    def announced(self, channel: int, balked: bool) -> None:
+        row = self.chan[channel]
+        row[A_ANNOUNCED] += 1
+        if balked:
+            row[A_BALKED] += 1
+
+    def prediction(self, channel: int, predicted: float, actual: float) -> None:
+        err = actual - predicted
+        row = self.chan[channel]
+        row[A_N] += 1
+        row[A_ERR] += err
+        row[A_ABS] += abs(err)
+        row[A_SQ] += err * err
+
+    def totals(self, **kw: Any) -> JourneyTotals:
+        for name in self._buf:
+            self._flush(name)
+        return JourneyTotals(
+            tiers=self.tiers,
+            tier_counters=np.array(self.tier, dtype=float).reshape(len(self.tiers), 6),
+            tier_hist=self.tier_hist,
+            pool_counters=np.array(self.pool, dtype=float).reshape(-1, 2),
+            pool_hist=self.pool_hist,
+            class_counters=np.array(self.cls, dtype=float).reshape(-1, 14),
+            resolution_hist=self.resolution_hist,
+            channel_counters=np.array(self.chan, dtype=float).reshape(-1, 10),
+            **kw,
+        )
+
+
+# -- scopes ----------------------------------------------------------------------------------
+def _ratio(a: float, b: float) -> float:
+    return a / b if b > 0 else math.nan
+
+
+def journey_metrics(c: np.ndarray) -> dict[str, float]:
+    """Journey metrics of a scope from its summed class counters."""
+    n = c[J_JOURNEYS]
+    return {
+        "journeys": float(n),
+        "deflected": float(c[J_DEFLECTED]),
+        "resolved": float(c[J_RESOLVED]),
+        "deflection_rate": _ratio(c[J_DEFLECTED], n),
+        "escalation_rate": _ratio(c[J_ESCALATED], c[J_HANDLED]),
+        "escalations_per_journey": _ratio(c[J_ESCALATIONS], c[J_HANDLED]),
+        "resolution_time_s": _ratio(c[J_RESOLUTION], c[J_RESOLVED]),
+        "journey_wait_s": _ratio(c[J_WAITED], n - c[J_DEFLECTED] - c[J_BLOCKED]),
+        "csat_mean": _ratio(c[J_CSAT], n),
+        "csat_satisfied": _ratio(c[J_SATISFIED], n),
+        "reopen_rate": _ratio(c[J_REOPENED], c[J_RESOLVED]),
+        "needs_info_rate": _ratio(c[J_INFO], c[J_HANDLED]),
+    }
+
+
+def add_journey_scopes(r: Any, out: dict[str, dict[str, dict[str, float]]]) -> None:
+    """Merge the journey's metrics into a replication's scopes (see metrics.summarize)."""
+    jt: JourneyTotals = r.journey
+    keys = r.class_keys
+    n_base = len(jt.class_counters)
+
+    def rows_where(index: int | None, label: str) -> list[int]:
+        # twins (market volatile classes) follow their base classes in class_keys
+        return [i for i in range(n_base) if index is None or str(keys[i][index]) == label]
+
+    for scope, index in (("overall", None), ("by_channel", 0), ("by_category", 1), ("by_priority", 4), ("by_language", 2)):
+        for label, metrics in out.get(scope, {}).items():
+            rows = rows_where(index, label)
+            metrics.update(journey_metrics(jt.class_counters[rows].sum(axis=0)))
+            if index is None or index == 0:
+                ch_rows = [ci for ci, name in enumerate(r.channel_names) if index is None or name == label]
+                metrics["resolution_p90_s"] = hist_quantile(jt.resolution_hist[ch_rows].sum(axis=0), 0.9)
+    # tiers: every visit, by the tier it queued for
+    busy, duty = r.pool_busy, r.pool_duty
+    tiers: dict[str, dict[str, float]] = {}
+    for k, tier in enumerate(jt.tiers):
+        c = jt.tier_counters[k]
+        pools = [p for p, t in enumerate(r.pool_tiers) if t == tier]
+        left = c[T_ANSWERED] + c[T_ABANDONED]
+        tiers[tier] = {
+            "visits": float(c[T_VISITS]),
+            "answered": float(c[T_ANSWERED]),
+            "abandoned": float(c[T_ABANDONED]),
+            "waiting_at_end": float(jt.tier_waiting_end[k]),
+            "escalated": float(c[T_ESCALATED]),
+            "escalation_rate": _ratio(c[T_ESCALATED], c[T_ANSWERED]),
+            "asa_s": _ratio(c[T_WAIT_ANS], c[T_ANSWERED]),
+            "mean_wait_s": _ratio(c[T_WAIT_ANS] + c[T_WAIT_ABD], left),
+            "wait_p50_s": hist_quantile(jt.tier_hist[k], 0.5),
+            "wait_p90_s": hist_quantile(jt.tier_hist[k], 0.9),
+            "occupancy": _ratio(float(busy[pools].sum()), float(duty[pools].sum())) if pools else math.nan,
+            "agents_on_duty": float(duty[pools].sum()) / r.window if pools else 0.0,
+        }
+    out["by_tier"] = tiers
+    # pools: every visit they answered
+    for p, name in enumerate(r.pool_names):
+        n = float(jt.pool_counters[p, 0])
+        out["by_pool"][name].update(
+            answered=n,
+            asa_s=_ratio(float(jt.pool_counters[p, 1]), n),
+            wait_p50_s=hist_quantile(jt.pool_hist[p], 0.5),
+            wait_p90_s=hist_quantile(jt.pool_hist[p], 0.9),
+            wait_p99_s=hist_quantile(jt.pool_hist[p], 0.99),
+        )
+    # the chatbot: what it takes off the humans
+    if any(jt.has_bot):
+        bot: dict[str, dict[str, float]] = {}
+        rows = [ci for ci, b in enumerate(jt.has_bot) if b]
+        for label, rr in (("all", rows), *((r.channel_names[ci], [ci]) for ci in rows)):
+            c = jt.channel_counters[rr].sum(axis=0)
+            handled, deflected = c[B_HANDLED], c[B_DEFLECTED]
+            bot[label] = {
+                "bot_handled": float(handled),
+                "deflected": float(deflected),
+                "deflection_rate": _ratio(deflected, handled),
+                "human_offered": float(handled - deflected),
+                "human_offered_without_bot": float(handled),
+                "workload_erlangs_with_bot": float(c[B_WORK_HUMAN]) / r.window,
+                "workload_erlangs_without_bot": float(c[B_WORK_ALL]) / r.window,
+                "workload_reduction": 1.0 - _ratio(c[B_WORK_HUMAN], c[B_WORK_ALL]),
+            }
+        out["chatbot"] = bot
+    # announcements, in each channel's metrics
+    for ci, name in enumerate(r.channel_names):
+        if not jt.announces[ci] or name not in out["by_channel"]:
+            continue
+        c = jt.channel_counters[ci]
+        out["by_channel"][name].update(
+            announced=float(c[A_ANNOUNCED]),
+            balked=float(c[A_BALKED]),
+            balk_rate=_ratio(c[A_BALKED], c[A_ANNOUNCED]),
+            prediction_error_s=_ratio(c[A_ERR], c[A_N]),
+            prediction_mae_s=_ratio(c[A_ABS], c[A_N]),
+            prediction_rmse_s=math.sqrt(_ratio(c[A_SQ], c[A_N])) if c[A_N] else math.nan,
+        )
+    # backlog channels: first response, resolution, open tickets over time
+    backlog = {}
+    snap = r.snapshots
+    for ci, name in enumerate(r.channel_names):
+        if not jt.backlog[ci] or name not in out["by_channel"]:
+            continue
+        m = out["by_channel"][name]
+        entry = {
+            "first_response_s": m["asa_s"],
+            "first_response_p90_s": m["wait_p90_s"],
+            "service_level": m["service_level"],
+            "resolution_time_s": m["resolution_time_s"],
+            "resolution_p90_s": m["resolution_p90_s"],
+            "needs_info_rate": m["needs_info_rate"],
+            "reopen_rate": m["reopen_rate"],
+        }
+        if snap is not None and "open" in snap and len(snap["open"]):
+            level = snap["open"][:, ci]
+            entry["open_tickets_mean"] = float(level.mean())
+            entry["open_tickets_max"] = float(level.max())
+            entry["open_tickets_end"] = float(level[-1])
+        backlog[name] = entry
+    if backlog:
+        out["backlog"] = backlog
+
+
+__all__ = ["ABANDONED", "BLOCKED", "DEFLECTED", "RESOLVED", "JourneySink", "JourneyTotals", "add_journey_scopes"]
