@@ -206,18 +206,20 @@ class Collector:
         if self.sl_code[i] >= 0 and waited > self.sl_T[i]:
             self.counters[i, C["sl_den"]] += 1
             self.hour_counters[self._hour_cell(t), C["sl_den"]] += 1
-            k = max(int(t.arrival / self.interval) - self.k0, 0)
+            k = min(max(int(t.arrival / self.interval) - self.k0, 0), self.n_intervals - 1)
             self.iv["sl_den"][t.cls.channel.index, k] += 1
 
     def _hour_cell(self, t: Any) -> int:
-        # tickets of a live start arrived before time 0: they count in the first hour
-        return max(int(t.arrival // HOUR) - self.h0, 0) * self.n_channels + t.cls.channel.index
+        # a live start's tickets arrived before time 0 (they count in the first hour); with the
+        # chatbot's SLA clock at handover a ticket may reach a human after the window
+        h = min(max(int(t.arrival // HOUR) - self.h0, 0), self.n_hours - 1)
+        return h * self.n_channels + t.cls.channel.index
 
     def _count_offered(self, t: Any) -> None:
         i = t.cls.index
         self.counters[i, C["offered"]] += 1
         self.hour_counters[self._hour_cell(t), C["offered"]] += 1
-        k = max(int(t.arrival / self.interval) - self.k0, 0)
+        k = min(max(int(t.arrival / self.interval) - self.k0, 0), self.n_intervals - 1)
         self.iv["offered"][t.cls.channel.index, k] += 1
 
     def answered(self, t: Any, wait: float, pool: int, handle: float) -> None:
@@ -238,11 +240,11 @@ class Collector:
 
     # -- folding buffers into counters -----------------------------------------------------
     def _interval_index(self, cls: np.ndarray, arrival: np.ndarray) -> np.ndarray:
-        k = np.maximum((arrival / self.interval).astype(np.int64) - self.k0, 0)
+        k = np.clip((arrival / self.interval).astype(np.int64) - self.k0, 0, self.n_intervals - 1)
         return self.class_channel[cls] * self.n_intervals + k
 
     def _hours(self, cls: np.ndarray, arrival: np.ndarray) -> np.ndarray:
-        h = np.maximum((arrival // HOUR).astype(np.int64) - self.h0, 0)
+        h = np.clip((arrival // HOUR).astype(np.int64) - self.h0, 0, self.n_hours - 1)
         return h * self.n_channels + self.class_channel[cls]
 
     def _add(self, column: str, cls: np.ndarray, hours: np.ndarray, weights: np.ndarray | None = None) -> None:

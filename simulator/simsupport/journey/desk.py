@@ -113,7 +113,11 @@ class JourneyDesk(Desk):
         s = scenario
         self.tiered = s.escalation is not None or bool(s.routing.direct) or s.routing.entry_tier is not None
         self.entry = entry_tier(s)
-        tiers = [self.entry]
+        tiers = [self.entry]  # entry first, then up the escalation rules, then the rest
+        for rule in (s.escalation or {}).values():
+            for t in (rule.to.values() if isinstance(rule.to, dict) else [rule.to]):
+                if t not in tiers:
+                    tiers.append(t)
         for cat in s.categories:
             for t in tier_chain(s, cat, s.routing.direct.get(cat, self.entry)):
                 if t not in tiers:
@@ -351,6 +355,7 @@ class JourneyDesk(Desk):
             self.jsink.announced(ch.index, balk)
         if not balk:
             t.predicted = pred
+            t.queued = now
             return False
         t.state = ABANDONED
         wait = now - t.arrival
@@ -395,7 +400,7 @@ class JourneyDesk(Desk):
                 self.answered(t, wait, pool.index, NAN)  # the first response
             self.jsink.answered(cls.tier_k, pool.index, wait)
             if t.predicted >= 0:
-                self.jsink.prediction(ch.index, t.predicted, wait)
+                self.jsink.prediction(ch.index, t.predicted, now - t.queued)
         if self.log is not None:
             self.log.add(t, "answered", wait, pool.name, handle)
         Timeout(self.env, handle, t).callbacks.append(self.on_done)

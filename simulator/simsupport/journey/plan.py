@@ -68,7 +68,7 @@ class Journey:
 class JourneyTicket(Ticket):
     """A visit: a ticket that knows its journey (and, with chat concurrency, its agent)."""
 
-    __slots__ = ("agent", "entry", "j", "predicted")
+    __slots__ = ("agent", "entry", "j", "predicted", "queued")
 
     def __init__(self, cls: Any, arrival: float, work: float, patience: float, j: Journey, attempt: int, id: int,
                  entry: bool) -> None:  # fmt: skip
@@ -77,6 +77,7 @@ class JourneyTicket(Ticket):
         self.agent: Any = None
         self.entry = entry  # its first visit: its first answer is the first response
         self.predicted = -1.0  # announced wait, if any
+        self.queued = arrival  # when it joined the queue (the announcement predicts the wait from here)
 
 
 def draw_steps(cls: Any, jr: Any, escalation: dict[str, Any] | None) -> list[Step]:

@@ -23,7 +23,8 @@ from .experience import ABANDONED, BLOCKED, DEFLECTED, RESOLVED
 T_VISITS, T_ANSWERED, T_ABANDONED, T_WAIT_ANS, T_WAIT_ABD, T_ESCALATED = range(6)
 # per entry class
 (J_JOURNEYS, J_RESOLVED, J_DEFLECTED, J_ABANDONED, J_BLOCKED, J_HANDLED, J_ESCALATED, J_ESCALATIONS,
- J_RESOLUTION, J_WAITED, J_CSAT, J_SATISFIED, J_REOPENED, J_INFO) = range(14)  # fmt: skip
+ J_RESOLUTION, J_WAITED, J_CSAT, J_SATISFIED, J_REOPENED, J_INFO, J_RESOLVED_ESCALATED) = range(15)  # fmt: skip
+N_J = 15
 # per channel: bot and announcements
 (B_HANDLED, B_DEFLECTED, B_WORK_ALL, B_WORK_HUMAN, A_ANNOUNCED, A_BALKED, A_N, A_ERR, A_ABS, A_SQ) = range(10)  # fmt: skip
 
@@ -38,7 +39,7 @@ class JourneyTotals:
     tier_waiting_end: np.ndarray  # [n_tiers] counted visits still waiting when the run stopped
     pool_counters: np.ndarray  # [n_pools, 2] answered, wait sum (every visit)
     pool_hist: np.ndarray  # [n_pools, N_BINS]
-    class_counters: np.ndarray  # [n_entry_classes, 14]
+    class_counters: np.ndarray  # [n_classes, N_J]
     resolution_hist: np.ndarray  # [n_channels, N_BINS]
     channel_counters: np.ndarray  # [n_channels, 10]
     journeys_counted: int  # counted journeys started, tallied by the model apart from the sink
@@ -53,7 +54,7 @@ class JourneySink:
         self.tiers = tiers
         self.tier = [[0.0] * 6 for _ in tiers]
         self.pool = [[0.0] * 2 for _ in range(n_pools)]
-        self.cls = [[0.0] * 14 for _ in range(n_classes)]
+        self.cls = [[0.0] * N_J for _ in range(n_classes)]
         self.chan = [[0.0] * 10 for _ in range(n_channels)]
         self.class_channel = class_channel
         self.tier_hist = np.zeros((len(tiers), N_BINS), dtype=np.int64)
@@ -110,6 +111,8 @@ class JourneySink:
         if j.escalations:
             row[J_ESCALATED] += 1
             row[J_ESCALATIONS] += j.escalations
+            if outcome == RESOLVED:
+                row[J_RESOLVED_ESCALATED] += 1
         if resolution == resolution:  # not nan
             row[J_RESOLUTION] += resolution
             self._hist("res", self.class_channel[j.base.index], resolution)
@@ -154,7 +157,7 @@ class JourneySink:
             tier_hist=self.tier_hist,
             pool_counters=np.array(self.pool, dtype=float).reshape(-1, 2),
             pool_hist=self.pool_hist,
-            class_counters=np.array(self.cls, dtype=float).reshape(-1, 14),
+            class_counters=np.array(self.cls, dtype=float).reshape(-1, N_J),
             resolution_hist=self.resolution_hist,
             channel_counters=np.array(self.chan, dtype=float).reshape(-1, 10),
             **kw,
@@ -173,6 +176,8 @@ def journey_metrics(c: np.ndarray) -> dict[str, float]:
         "journeys": float(n),
         "deflected": float(c[J_DEFLECTED]),
         "resolved": float(c[J_RESOLVED]),
+        "resolved_after_escalation": float(c[J_RESOLVED_ESCALATED]),
+        "abandoned_journeys": float(c[J_ABANDONED]),
         "deflection_rate": _ratio(c[J_DEFLECTED], n),
         "escalation_rate": _ratio(c[J_ESCALATED], c[J_HANDLED]),
         "escalations_per_journey": _ratio(c[J_ESCALATIONS], c[J_HANDLED]),

@@ -235,3 +235,100 @@ def burst_timeline_plot(
     axes[3].xaxis.set_major_formatter(mdates.DateFormatter("%a %H:%M"))
     fig.suptitle(f"{title}: burst timeline (lines: mean; bands: 10-90% of replications)", fontsize=12)
     return _save(fig, path)
+
+
+def journey_plot(doc: Mapping, intervals: pd.DataFrame, backlog: Sequence[str], path: Path, title: str) -> Path:
+    """The service journey on one page: how journeys end per channel, the wait at each tier,
+    what the bot takes off the humans, and backlog channels' open tickets over time."""
+    fig = Figure(figsize=(13, 9), layout="constrained")
+    (ax_end, ax_tier), (ax_bot, ax_open) = fig.subplots(2, 2)
+
+    def mean(block: Mapping, metric: str) -> float:
+        m = block.get(metric)
+        return float("nan") if m is None or m["mean"] is None else float(m["mean"])
+
+    # how journeys end, per channel (shares of journeys)
+    chans = list(doc["by_channel"])
+    parts = [
+        ("deflected by the bot", "#2ca02c", lambda b: mean(b, "deflected")),
+        ("resolved at the first tier", "#1f77b4", lambda b: mean(b, "resolved") - mean(b, "resolved_after_escalation")),
+        ("resolved after escalation", "#9467bd", lambda b: mean(b, "resolved_after_escalation")),
+        ("abandoned (at any tier)", "#d62728", lambda b: mean(b, "abandoned_journeys")),
+        ("blocked", "0.4", lambda b: mean(b, "blocked")),
+    ]
+    left = np.zeros(len(chans))
+    for label, color, f in parts:
+        vals = []
+        for ch in chans:
+            b = doc["by_channel"][ch]
+            n = mean(b, "journeys")
+            v = f(b) / n if n and n > 0 else 0.0
+            vals.append(max(v, 0.0) if np.isfinite(v) else 0.0)
+        ax_end.barh(chans, vals, left=left, color=color, label=label)
+        left += np.array(vals)
+    ax_end.set_xlim(0, 1)
+    ax_end.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax_end.invert_yaxis()
+    ax_end.set_title("how journeys end (share of each channel's contacts)", loc="left", fontsize=10)
+    ax_end.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.07), ncol=3, frameon=False)
+
+    # waits per tier: ASA and p90 with 95% CI
+    tiers = [t for t, b in doc.get("by_tier", {}).items() if mean(b, "visits") > 0]
+    x = np.arange(len(tiers))
+    for k, (metric, label, color) in enumerate((("asa_s", "mean wait (answered)", "#1f77b4"),
+                                                ("wait_p90_s", "90th percentile", "#ff7f0e"))):  # fmt: skip
+        vals = [mean(doc["by_tier"][t], metric) for t in tiers]
+        errs = [doc["by_tier"][t][metric]["ci95"] or 0.0 for t in tiers]
+        errs = [e if np.isfinite(e) else 0.0 for e in errs]
+        ax_tier.bar(x + (k - 0.5) * 0.38, vals, 0.38, yerr=errs, color=color, label=label, capsize=3)
+    ax_tier.set_xticks(x, [f"{t}\n{mean(doc['by_tier'][t], 'visits'):,.0f} visits" for t in tiers])
+    ax_tier.set_yscale("symlog", linthresh=1.0)  # seconds at L1, hours at a swamped specialist team
+    ax_tier.set_ylim(bottom=0)
+    ax_tier.set_yticks([t for t in NICE_TICKS if t <= 1.5 * max(ax_tier.get_ylim()[1], 60)])
+    _duration_axis(ax_tier, "y")
+    ax_tier.set_title("wait at each tier (every visit; bars: 95% CI; log scale)", loc="left", fontsize=10)
+    ax_tier.legend(fontsize=8)
+
+    # the chatbot: human workload with and without it
+    bot = {k: v for k, v in doc.get("chatbot", {}).items() if k != "all"}
+    if bot:
+        names = list(bot)
+        x = np.arange(len(names))
+        without = [mean(bot[n], "workload_erlangs_without_bot") for n in names]
+        with_ = [mean(bot[n], "workload_erlangs_with_bot") for n in names]
+        ax_bot.bar(x - 0.19, without, 0.38, color="0.6", label="human workload without the bot")
+        ax_bot.bar(x + 0.19, with_, 0.38, color="#2ca02c", label="with the bot")
+        for i, n in enumerate(names):
+            ax_bot.annotate(
+                f"deflects {100 * mean(bot[n], 'deflection_rate'):.0f}% of contacts,\n"
+                f"{100 * mean(bot[n], 'workload_reduction'):.0f}% of the work",
+                (x[i], max(without[i], with_[i])), ha="center", va="bottom", fontsize=8,
+                xytext=(0, 3), textcoords="offset points",
+            )  # fmt: skip
+        ax_bot.set_xticks(x, names)
+        ax_bot.set_ylabel("agents kept busy (Erlangs)")
+        ax_bot.set_ylim(0, max(without + with_) * 1.3)
+        ax_bot.legend(fontsize=8, loc="upper right")
+    else:
+        ax_bot.text(0.5, 0.5, "no chatbot in this scenario", ha="center", va="center", transform=ax_bot.transAxes)
+        ax_bot.set_axis_off()
+    ax_bot.set_title("what the chatbot takes off the humans", loc="left", fontsize=10)
+
+    # backlog channels: open tickets over time
+    if backlog:
+        for i, ch in enumerate(backlog):
+            sub = intervals[intervals["channel"] == ch]
+            wide = sub.pivot_table(index="start", columns="replication", values="open_tickets", aggfunc="mean")
+            color = COLORS[i % len(COLORS)]
+            ax_open.fill_between(wide.index, wide.quantile(0.1, axis=1), wide.quantile(0.9, axis=1),
+                                 color=color, alpha=0.18, lw=0)  # fmt: skip
+            ax_open.plot(wide.index, wide.mean(axis=1), color=color, lw=1.5, label=ch)
+        ax_open.set_ylabel("open tickets (waiting, in service\nor waiting on the customer)")
+        ax_open.legend(fontsize=8)
+        ax_open.tick_params(axis="x", labelrotation=30, labelsize=8)
+    else:
+        ax_open.text(0.5, 0.5, "no backlog channels", ha="center", va="center", transform=ax_open.transAxes)
+        ax_open.set_axis_off()
+    ax_open.set_title("backlog over time (line: mean; band: 10-90% of replications)", loc="left", fontsize=10)
+    fig.suptitle(f"{title}: the service journey", fontsize=12)
+    return _save(fig, path)

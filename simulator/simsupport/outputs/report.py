@@ -12,6 +12,7 @@ from .plots import (
     burst_timeline_plot,
     channel_wait_histograms,
     daily_profile_plot,
+    journey_plot,
     wait_distribution_plot,
 )
 from .summary import summary_document
@@ -49,6 +50,9 @@ def write_run(
         targets = {name: (s[1] if s else None) for name, s in sla.items()}
         tz = scenario.start.tzname() or "UTC"
         written.append(daily_profile_plot(intervals, targets, out / "daily_profile.png", scenario.name, tz))
+        if scenario.has_journey:
+            backlog = [name for name, ch in scenario.channels.items() if ch.is_backlog and ch.rate > 0]
+            written.append(journey_plot(doc, intervals, backlog, out / "journey.png", scenario.name))
         if scenario.market is not None:
             import pandas as pd
 
