@@ -101,6 +101,46 @@ def print_summary(doc: dict, scenario: Any) -> None:
             _pct(_mean(block, "occupancy")),
         )
     _console().print(table)
+    if doc.get("by_tier") and "journeys" in doc["overall"]["all"]:
+        print_journey(doc)
+
+
+def print_journey(doc: dict) -> None:
+    """The journey at a glance: deflection, escalation, resolution and CSAT per channel, waits per tier."""
+    from rich.table import Table
+
+    table = Table(title="the service journey", title_justify="left")
+    for col in ("channel", "deflected", "escalated", "resolution", "p90 resolution", "CSAT", "satisfied"):
+        table.add_column(col, justify="left" if col == "channel" else "right")
+    rows = [*doc["by_channel"].items(), ("all", doc["overall"]["all"])]
+    for name, block in rows:
+        table.add_row(
+            name if name != "all" else "[bold]all[/]",
+            _pct(_mean(block, "deflection_rate")),
+            _pct(_mean(block, "escalation_rate")),
+            _fmt_s(_mean(block, "resolution_time_s")),
+            _fmt_s(_mean(block, "resolution_p90_s")),
+            f"{_mean(block, 'csat_mean'):.2f}",
+            _pct(_mean(block, "csat_satisfied")),
+        )
+    _console().print(table)
+    tiers = Table(title="waits by tier (every visit)", title_justify="left")
+    for col in ("tier", "visits", "abandoned", "escalated on", "ASA", "p90 wait", "occupancy"):
+        tiers.add_column(col, justify="left" if col == "tier" else "right")
+    for name, block in doc["by_tier"].items():
+        visits = _mean(block, "visits")
+        if not visits:
+            continue
+        tiers.add_row(
+            name,
+            _num(visits),
+            _pct(_mean(block, "abandoned") / visits),
+            _pct(_mean(block, "escalation_rate")),
+            _fmt_s(_mean(block, "asa_s")),
+            _fmt_s(_mean(block, "wait_p90_s")),
+            _pct(_mean(block, "occupancy")),
+        )
+    _console().print(tiers)
 
 
 class _Progress:

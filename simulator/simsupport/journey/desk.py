@@ -461,9 +461,12 @@ class JourneyDesk(Desk):
         elif kind == RETURN:
             j.info = True
         elif kind == REOPEN:
+            # the journey ends resolved here; the reopen comes back as a visit of its own (counted
+            # at its tier), so a reopen days later does not hold the run open
             j.reopened = True
             if j.resolved_at < 0:
-                j.resolved_at = now  # resolution time runs to the first resolution
+                j.resolved_at = now
+            self._end(j, RESOLVED)
         nt = JourneyTicket(sc, now + delay, work, patience, j, t.attempt, t.id, False)
         if delay > 0:
             sc.channel.pending += 1
