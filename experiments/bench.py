@@ -6,6 +6,8 @@
     beside the plainest idiomatic SimPy model of the same queue (one process per customer
     around simpy.Resource), run in the same process for a side-by-side ratio;
 (b) the bundled baseline scenario;
+    and the journey model: the same M/M/50 with `experience: {}` (which switches it on) and
+    the bundled exchange-journey scenario;
 (c) peak memory (max RSS of a fresh process) for 1-day and 7-day horizons of the baseline,
     with and without --tickets.
 Each speed figure is the best of a few repeats, since a shared machine only ever slows a run.
@@ -124,6 +126,15 @@ def main() -> None:
     rate, n = max(runs)
     figures["baseline_per_s"] = rate
     print(f"(b) exchange-baseline ({n:,} tickets per replication): {rate:12,.0f} tickets/s")
+
+    journey = max(scenario_rate(MM50.format(hours=hours) + "experience: {}\n")[0] for _ in range(repeats))
+    figures["mm50_journey_model_per_s"] = journey
+    print(f"    the same M/M/50 through the journey model:   {journey:12,.0f} tickets/s  ({journey / plain:.2f}x)")
+    jbase = ROOT / "scenarios" / "exchange-journey.yaml"
+    runs = [scenario_rate(jbase, hours=24 * (1 if args.quick else 3)) for _ in range(repeats)]
+    rate, n = max(runs)
+    figures["journey_per_s"] = rate
+    print(f"    exchange-journey ({n:,} tickets per replication): {rate:12,.0f} tickets/s")
 
     print("(c) peak memory of one baseline replication (max RSS, fresh process)")
     for horizon in ("1d", "7d"):

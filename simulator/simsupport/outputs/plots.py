@@ -326,6 +326,8 @@ def journey_plot(doc: Mapping, intervals: pd.DataFrame, backlog: Sequence[str], 
         ax_open.set_ylabel("open tickets (waiting, in service\nor waiting on the customer)")
         ax_open.legend(fontsize=8)
         ax_open.tick_params(axis="x", labelrotation=30, labelsize=8)
+        tz = getattr(intervals["start"].dt, "tz", None)
+        ax_open.set_xlabel(f"time ({tz or 'UTC'})", fontsize=8)
     else:
         ax_open.text(0.5, 0.5, "no backlog channels", ha="center", va="center", transform=ax_open.transAxes)
         ax_open.set_axis_off()
