@@ -31,7 +31,19 @@ from simsupport.model.desk import simulate
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
 JOURNEY = SCENARIOS / "exchange-journey.yaml"
-PLAIN_FILES = sorted(p for p in SCENARIOS.glob("*.yaml") if p != JOURNEY)
+# the bundled desks that predate the journey (a new journey scenario may join the folder)
+PLAIN_FILES = [
+    SCENARIOS / name
+    for name in (
+        "bull-run.yaml", "exchange-baseline.yaml", "flash-crash-surge.yaml", "flash-crash.yaml",
+        "replay-synthetic.yaml", "textbook-erlang-a.yaml", "textbook-erlang-b.yaml",
+        "textbook-erlang-c.yaml", "textbook-priority.yaml", "textbook.yaml",
+    )
+]  # fmt: skip
+JOURNEY_KEYS = ("chatbot", "escalation", "initial", "experience")
+JOURNEY_FILES = sorted(
+    p for p in SCENARIOS.glob("*.yaml") if set(YAML(typ="safe").load(p.read_text(encoding="utf-8"))) & set(JOURNEY_KEYS)
+)
 SCHEMA = ROOT / "simulator" / "simsupport" / "scenario.schema.json"
 
 # A small tiered desk with every journey section that needs no market, one key a line so that
@@ -253,8 +265,11 @@ def test_channel_kind(tmp_path: Path) -> None:
     # default: backlog exactly when customers never give up and the SLA is a first response
     s = load_text(tmp_path, with_chat("kind: backlog"))
     assert s.channels["chat"].kind == "backlog" and s.channels["chat"].is_backlog
-    text = edit(BASE, ("    patience: none\n", "    patience: none\n    kind: live\n"))
+    text = edit(BASE, ("    patience: none\n", "    patience: none\n    kind: live\n"), ("routing:\n  breach_guard: 1h\n", ""))
     assert not load_text(tmp_path, text).channels["email"].is_backlog
+    # ... and then breach_guard has no backlog channel to guard
+    _, err = load_error(tmp_path, edit(BASE, ("    patience: none\n", "    patience: none\n    kind: live\n")))
+    assert err.field == "routing.breach_guard"
 
 
 def test_escalation_scalar_forms(tmp_path: Path) -> None:
@@ -860,10 +875,16 @@ def test_plain_bundled_scenarios_have_no_journey(path: Path) -> None:
 
 
 def test_journey_scenario_has_a_journey() -> None:
-    assert len(PLAIN_FILES) >= 5  # the bundled plain scenarios are really there
+    assert all(p.is_file() for p in PLAIN_FILES)
     s = load_scenario(JOURNEY)
     assert s.has_journey
     assert s.chatbot is not None and s.escalation is not None and s.experience is not None
+
+
+@pytest.mark.parametrize("path", JOURNEY_FILES, ids=lambda p: p.name)
+def test_every_bundled_journey_scenario_has_a_journey(path: Path) -> None:
+    assert path not in PLAIN_FILES
+    assert load_scenario(path).has_journey
 
 
 def test_experience_alone_turns_the_journey_on(tmp_path: Path) -> None:

@@ -257,7 +257,8 @@ class JourneyDesk(Desk):
             p = cls.deflect + jr.uv if cls.volatile else cls.deflect
             deflect = jr.deflect_u() < p
         steps = draw_steps(cls, jr, self.escalation) if not deflect else []
-        self._enter(t, Plan(bot_time, deflect, steps), now)
+        balk_u = jr.announce_u() if jr.announce is not None else 1.0
+        self._enter(t, Plan(bot_time, deflect, steps, balk_u), now)
 
     def _readmit(self, old: Ticket, t: Ticket, now: float) -> None:
         """A retry: the same customer with the same needs, never deflected by the bot again."""
@@ -265,9 +266,9 @@ class JourneyDesk(Desk):
         if t.cls.channel is not old.cls.channel:  # its later visits on the channel it retried on
             stages = t.cls.stages
             steps = [(k, stages.get(sc.tier, sc), d, w, p) for k, sc, d, w, p in plan.steps]
-            plan = Plan(plan.bot_time, False, steps)
+            plan = Plan(plan.bot_time, False, steps, plan.balk_u)
         elif plan.deflect:
-            plan = Plan(plan.bot_time, False, plan.steps)
+            plan = Plan(plan.bot_time, False, plan.steps, plan.balk_u)
         self._enter(t, plan, now)
 
     def _enter(self, t: Ticket, plan: Plan, now: float) -> None:
@@ -349,8 +350,7 @@ class JourneyDesk(Desk):
         """Announce the predicted wait; a customer told a long one may leave at once."""
         servers = sum(ps.duty for ps in jr.serving) * jr.slots
         pred = predicted_wait(ch.waiting, jr.mean_handle, servers)
-        u = jr.announce_u()  # drawn for every announcement: streams stay aligned across staffings
-        balk = pred > jr.announce.balk_above and u < jr.announce.balk_prob
+        balk = pred > jr.announce.balk_above and t.j.plan.balk_u < jr.announce.balk_prob
         if t.counted:
             self.jsink.announced(ch.index, balk)
         if not balk:
@@ -585,7 +585,8 @@ class JourneyDesk(Desk):
                             break
                 self.next_id += 1
                 t = Ticket(cls, -a, cls.work(), left, counted, 0, self.next_id)
-                plan = Plan(0.0, False, draw_steps(cls, ch.jr, self.escalation))
+                balk_u = ch.jr.announce_u() if ch.jr.announce is not None else 1.0
+                plan = Plan(0.0, False, draw_steps(cls, ch.jr, self.escalation), balk_u)
                 j = Journey(cls, -a, plan, counted)
                 if counted:
                     self.journeys_counted += 1

@@ -24,12 +24,13 @@ Step = tuple[int, Any, float, float, float]  # kind, class, delay, work, patienc
 class Plan:
     """What a customer's journey holds in store (shared by the customer's retries)."""
 
-    __slots__ = ("bot_time", "deflect", "steps")
+    __slots__ = ("bot_time", "deflect", "steps", "balk_u")
 
-    def __init__(self, bot_time: float, deflect: bool, steps: list[Step]) -> None:
+    def __init__(self, bot_time: float, deflect: bool, steps: list[Step], balk_u: float = 1.0) -> None:
         self.bot_time = bot_time
         self.deflect = deflect
         self.steps = steps
+        self.balk_u = balk_u  # uniform: balks if told a long wait and balk_u < balk_prob
 
 
 class Journey:

@@ -53,7 +53,6 @@ class JourneySink:
     def __init__(self, tiers: list[str], n_pools: int, n_classes: int, n_channels: int, class_channel: list[int]) -> None:
         self.tiers = tiers
         self.tier = [[0.0] * 6 for _ in tiers]
-        self.pool = [[0.0] * 2 for _ in range(n_pools)]
         self.cls = [[0.0] * N_J for _ in range(n_classes)]
         self.chan = [[0.0] * 10 for _ in range(n_channels)]
         self.class_channel = class_channel
@@ -61,7 +60,14 @@ class JourneySink:
         self.pool_hist = np.zeros((n_pools, N_BINS), dtype=np.int64)
         self.resolution_hist = np.zeros((n_channels, N_BINS), dtype=np.int64)
         # histogram buffers: (row, value) per histogram
-        self._buf: dict[str, tuple[list[int], list[float]]] = {"tier": ([], []), "pool": ([], []), "res": ([], [])}
+        self._buf: dict[str, tuple[list[int], list[float]]] = {"res": ([], [])}
+        self.a_tier: list[int] = []
+        self.a_pool: list[int] = []
+        self.a_wait: list[float] = []
+        self.tier_answered = np.zeros(len(tiers))
+        self.tier_wait = np.zeros(len(tiers))
+        self.pool_answered = np.zeros(n_pools)
+        self.pool_wait = np.zeros(n_pools)
 
     def _hist(self, name: str, row: int, value: float) -> None:
         rows, values = self._buf[name]
@@ -74,7 +80,7 @@ class JourneySink:
         rows, values = self._buf[name]
         if not rows:
             return
-        hist = {"tier": self.tier_hist, "pool": self.pool_hist, "res": self.resolution_hist}[name]
+        hist = {"res": self.resolution_hist}[name]
         cells = np.array(rows, dtype=np.int64) * N_BINS + wait_bins(np.array(values))
         np.add.at(hist.reshape(-1), cells, 1)
         rows.clear()
@@ -85,14 +91,28 @@ class JourneySink:
         self.tier[tier][T_VISITS] += 1
 
     def answered(self, tier: int, pool: int, wait: float) -> None:
-        row = self.tier[tier]
-        row[T_ANSWERED] += 1
-        row[T_WAIT_ANS] += wait
-        self._hist("tier", tier, wait)
-        prow = self.pool[pool]
-        prow[0] += 1
-        prow[1] += wait
-        self._hist("pool", pool, wait)
+        # counted and binned in blocks: three appends here, the arithmetic in numpy
+        self.a_tier.append(tier)
+        self.a_pool.append(pool)
+        self.a_wait.append(wait)
+        if len(self.a_wait) >= FLUSH:
+            self._flush_answered()
+
+    def _flush_answered(self) -> None:
+        if not self.a_wait:
+            return
+        tier = np.array(self.a_tier, dtype=np.int64)
+        pool = np.array(self.a_pool, dtype=np.int64)
+        wait = np.array(self.a_wait)
+        bins = wait_bins(wait)
+        self.tier_answered += np.bincount(tier, minlength=len(self.tier_answered))
+        self.tier_wait += np.bincount(tier, weights=wait, minlength=len(self.tier_wait))
+        self.pool_answered += np.bincount(pool, minlength=len(self.pool_answered))
+        self.pool_wait += np.bincount(pool, weights=wait, minlength=len(self.pool_wait))
+        np.add.at(self.tier_hist.reshape(-1), tier * N_BINS + bins, 1)
+        np.add.at(self.pool_hist.reshape(-1), pool * N_BINS + bins, 1)
+        for buf in (self.a_tier, self.a_pool, self.a_wait):
+            buf.clear()
 
     def abandoned(self, tier: int, wait: float) -> None:
         row = self.tier[tier]
@@ -151,11 +171,15 @@ class JourneySink:
     def totals(self, **kw: Any) -> JourneyTotals:
         for name in self._buf:
             self._flush(name)
+        self._flush_answered()
+        tier = np.array(self.tier, dtype=float).reshape(len(self.tiers), 6)
+        tier[:, T_ANSWERED] = self.tier_answered
+        tier[:, T_WAIT_ANS] = self.tier_wait
         return JourneyTotals(
             tiers=self.tiers,
-            tier_counters=np.array(self.tier, dtype=float).reshape(len(self.tiers), 6),
+            tier_counters=tier,
             tier_hist=self.tier_hist,
-            pool_counters=np.array(self.pool, dtype=float).reshape(-1, 2),
+            pool_counters=np.stack([self.pool_answered, self.pool_wait], axis=1),
             pool_hist=self.pool_hist,
             class_counters=np.array(self.cls, dtype=float).reshape(-1, N_J),
             resolution_hist=self.resolution_hist,
