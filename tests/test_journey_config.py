@@ -19,7 +19,6 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 from ruamel.yaml import YAML
-
 from simsupport.cli import cli, main
 from simsupport.config.distributions import Deterministic, Exponential, LogNormal
 from simsupport.config.load import load_scenario, scenario_from_dict
@@ -244,8 +243,13 @@ def test_deflection_by_channel_overrides(tmp_path: Path) -> None:
 def test_follow_ups_plain_duration_is_an_exponential_mean(tmp_path: Path) -> None:
     text = edit(
         BASE,
-        ("    patience: none\n", "    patience: none\n    needs_info: {prob: 0.15, after: 3h}\n"
-         "    reopen: {prob: 0.04, after: {dist: deterministic, value: 2d}}\n"),
+        (
+            "    patience: none\n",
+            (
+                "    patience: none\n    needs_info: {prob: 0.15, after: 3h}\n"
+                "    reopen: {prob: 0.04, after: {dist: deterministic, value: 2d}}\n"
+            ),
+        ),
     )
     email = load_text(tmp_path, text).channels["email"]
     assert email.needs_info is not None and email.needs_info.prob == 0.15
@@ -303,8 +307,13 @@ def test_escalation_to_by_category_without_default_is_fine_if_only_those_escalat
 def test_routing_tier_fields(tmp_path: Path) -> None:
     text = edit(
         BASE,
-        ("  breach_guard: 1h\n", "  breach_guard: 1h\n  order: [live, priority, longest_waiting]\n"
-         "  entry_tier: L1\n  direct:\n    fraud: L2\n  tier_overflow:\n    - {from: L1, to: L2, after: 10min}\n"),
+        (
+            "  breach_guard: 1h\n",
+            (
+                "  breach_guard: 1h\n  order: [live, priority, longest_waiting]\n"
+                "  entry_tier: L1\n  direct:\n    fraud: L2\n  tier_overflow:\n    - {from: L1, to: L2, after: 10min}\n"
+            ),
+        ),
     )
     r = load_text(tmp_path, text).routing
     assert r.order == ["live", "priority", "longest_waiting"]
@@ -556,7 +565,7 @@ def test_bad_values_name_field_line_and_what_is_allowed(
 
 def test_unknown_key_in_concurrency_mapping_is_named(tmp_path: Path) -> None:
     text = with_chat("concurrency: {max: 2, strech: [1, 1.2]}")
-    path, err = load_error(tmp_path, text)
+    _, err = load_error(tmp_path, text)
     assert err.field is not None and err.field.startswith("channels.chat.concurrency"), str(err)
     assert err.line == line_of(text, "concurrency:")
     assert "unknown key 'strech'" in err.message, err.message
@@ -583,7 +592,7 @@ def test_escalation_prob_by_category_above_1_is_named(tmp_path: Path) -> None:
 
 def test_unknown_key_in_tier_overflow_lists_from_not_from_(tmp_path: Path) -> None:
     text = edit(BASE, ("  breach_guard: 1h\n", "  breach_guard: 1h\n  tier_overflow:\n    - {from: L1, to: L2, wait: 5min}\n"))
-    path, err = load_error(tmp_path, text)
+    _, err = load_error(tmp_path, text)
     assert err.field == "routing.tier_overflow[0].wait"
     assert err.line == line_of(text, "wait: 5min")
     allowed = err.message.split("allowed keys here:", 1)[1]
@@ -737,6 +746,13 @@ CROSS: list[tuple[str, str, str, str, list[str]]] = [
         ["unknown language 'fr'", "known languages: de, en"],
     ),
     (
+        "initial VIP tickets without VIP customers",
+        BASE + "initial:\n  waiting:\n    - {channel: chat, count: 3, vip: true}\n",
+        "initial.waiting[0].vip",
+        "vip: true",
+        ["VIP", "vip_share is 0"],
+    ),
+    (
         "initial busy agents of an unknown pool",
         BASE + "initial:\n  busy:\n    - {pool: middle, agents: 2}\n",
         "initial.busy[0].pool",
@@ -781,6 +797,50 @@ def test_cross_field_errors_name_field_line_and_what_is_allowed(
 ) -> None:
     path, err = load_error(tmp_path, text)
     assert_located(err, path, text, field, needle, words)
+
+
+def test_more_busy_agents_than_a_shift_pool_ever_has(tmp_path: Path) -> None:
+    # A pool on shifts never has more than 12 on duty, yet 500 busy agents pass unchecked
+    # (the check only covers pools with a fixed headcount).
+    text = edit(
+        BASE,
+        (
+            "    tier: L1\n    agents: 12\n",
+            (
+                "    tier: L1\n    shifts:\n      - {start: '00:00', end: '12:00', agents: 12}\n"
+                "      - {start: '12:00', end: '24:00', agents: 4}\n"
+            ),
+        ),
+    ) + "initial:\n  busy:\n    - {pool: front, agents: 500}\n"
+    _, err = load_error(tmp_path, text)
+    assert err.field == "initial.busy[0].agents", str(err)
+    assert err.line == line_of(text, "agents: 500") and "500" in err.message
+
+
+def test_unknown_name_messages_spell_the_plural(tmp_path: Path) -> None:
+    text = edit(BASE, ("      billing: 0.5\n", "      billing: 0.5\n      refunds: 0.2\n"))
+    _, err = load_error(tmp_path, text)
+    assert "known categories: billing, fraud" in err.message, err.message  # not "categorys"
+
+
+def test_stretch_with_one_chat_is_applied_or_refused(tmp_path: Path) -> None:
+    # `concurrency: {max: 1, stretch: [2]}` says every chat takes twice its handle time. Either
+    # the loader refuses it or the model applies it; accepting it and ignoring it is the bug.
+    text = edit(
+        UNSTABLE,
+        ("rate: 4.5/min", "rate: 0.5/min"),
+        ("{dist: exponential, mean: 6min}", "{dist: deterministic, value: 5min}"),
+        ("    patience: none\n", "    patience: none\n    concurrency: {max: 1, stretch: [2]}\n"),
+    )
+    try:
+        s = load_text(tmp_path, text)
+    except ScenarioError as err:
+        assert err.field == "channels.chat.concurrency" and "stretch" in err.message, str(err)
+        return
+    t = pd.DataFrame(simulate(short(s), 0, record_tickets=True).tickets)
+    handle = t.loc[t["outcome"] == "answered", "handle_s"]
+    assert len(handle) > 0
+    assert (float(handle.min()), float(handle.max())) == (600.0, 600.0), f"stretch ignored: {sorted(set(handle))}"
 
 
 def test_cross_field_errors_in_plain_data_claim_no_line() -> None:

@@ -325,8 +325,8 @@ SCENARIOS = {
     "follow": follow_ups,
     "announce": lambda: announce_mmn(0.0, "1min", 1500.0, 4.5),
     "announce-long": lambda: announce_mmn(0.0, "1min", 10000.0, 4.5),
-    "balk": lambda: announce_mmn(1.0, "30s", 1500.0, 6.0),
-    "balk-long": lambda: announce_mmn(1.0, "30s", 10000.0, 6.0),
+    "balk": lambda: announce_mmn(1.0, "30s", 1500.0, 4.5),
+    "balk-long": lambda: announce_mmn(1.0, "30s", 10000.0, 4.5),
 }
 
 QUICK = 20  # replications of the default tier
@@ -611,9 +611,10 @@ def test_backlog_follow_ups_uncongested() -> None:
         assert s["overall"]["all"]["resolved"] == s["overall"]["all"]["journeys"]
     expected = (f["S"] + f["p_info"] * (f["D_info"] + f["S"])) * MIN
     close(column(sums, "overall", "all", "resolution_time_s"), expected, "resolution_time_s")
-    # tier visits: entry + returns + reopens, all answered at once
+    # tier visits: entry + returns, + the reopens that came back before the run stopped (a
+    # reopen ends its journey resolved; its visit is counted at its tier when it comes back)
     visits = sum(s["by_tier"]["L1"]["visits"] for s in sums)
-    assert visits == pytest.approx(handled + info + reopened, abs=0.5)
+    assert round(handled + info) <= visits <= round(handled + info + reopened)
 
 
 # ---------------------------------------------------------------------- 8. live start
@@ -694,12 +695,12 @@ def test_queue_length_predictor_unbiased_in_fifo_mmn(tier: str, n: int) -> None:
 
 @pytest.mark.parametrize("tier,n", TIERS)
 def test_balking_above_threshold_is_mmnk(tier: str, n: int) -> None:
-    """M/M/5, E[S] = 1 min, 6/min; announced wait (q+1) * 12 s; everyone told more than 30 s
+    """M/M/5, E[S] = 1 min, 4.5/min; announced wait (q+1) * 12 s; everyone told more than 30 s
     leaves (balk_prob 1), i.e. whoever finds q >= 2 waiting: the desk is M/M/5/7. Balkers are
     the abandons; balk share of arrivals = pi_7, of announcements = pi_7 / P(N >= 5); ASA
     from the chain."""
     sums = summaries(runs("balk" + tier, n))
-    lam, es, agents, cap = 6.0 / MIN, MIN, 5, 7
+    lam, es, agents, cap = 4.5 / MIN, MIN, 5, 7
     pi = mmn_k_chain(agents, lam, es, cap)
     p_balk = pi[cap]
     p_announce = pi[agents:].sum()
@@ -753,11 +754,11 @@ def stretch_desk(stretch: list[float] | None) -> dict[str, Any]:
 
 
 def test_stretch_raises_occupancy_and_waits_under_crn() -> None:
-    """Same customers (CRN), chats stretched x1.3 / x1.6 when an agent holds 2 / 3: more work
+    """Same customers (CRN), chats stretched x1.15 / x1.3 when an agent holds 2 / 3: more work
     per chat, so slot occupancy and ASA rise; without stretch occupancy = load / (n k).
     Paired differences over 10 replications, gate Z standard errors away from 0."""
     plain = run_replications(build(stretch_desk(None)), 10, workers=WORKERS)
-    stretched = run_replications(build(stretch_desk([1.0, 1.3, 1.6])), 10, workers=WORKERS)
+    stretched = run_replications(build(stretch_desk([1.0, 1.15, 1.3])), 10, workers=WORKERS)
     for a, b in zip(plain, stretched):
         assert a.arrivals_counted == b.arrivals_counted  # the same customers
     occ = [summarize(b)["overall"]["all"]["occupancy"] - summarize(a)["overall"]["all"]["occupancy"]
@@ -777,10 +778,10 @@ def blend_desk(guard: str | None) -> dict[str, Any]:
         routing["breach_guard"] = guard
     return desk(
         categories={"general": {"share": 1.0, "handle_time": exponential(5.0)}},
-        channels={"chat": {"rate": "1.6/min", "patience": "none"},
-                  "email": {"rate": "0.3/min", "patience": "none", "sla": {"first_response_within": "1h"}}},
+        channels={"chat": {"rate": "1.8/min", "patience": "none"},
+                  "email": {"rate": "0.15/min", "patience": "none", "sla": {"first_response_within": "1h"}}},
         pools=[{"name": "agents", "agents": 10}],
-        horizon=720.0,
+        horizon=1440.0,
         warmup=60.0,
         seed=1200,
         routing=routing,
@@ -788,12 +789,12 @@ def blend_desk(guard: str | None) -> dict[str, Any]:
 
 
 def test_breach_guard_lowers_backlog_breaches_when_live_goes_first() -> None:
-    """Blended agents, live chat before email (load 9.5 on 10 agents): email waits long and
-    breaches its 1 h first-response SLA. A breach guard of 20 min lets email tickets within
-    20 min of breaching go first: fewer email breaches (paired, same customers), and every
-    email ticket answered before the guard's opening time is unaffected in the plain run."""
-    plain = run_replications(build(blend_desk(None)), 10, workers=WORKERS)
-    guarded = run_replications(build(blend_desk("20min")), 10, workers=WORKERS)
+    """Blended agents, live chat before email (load 9 + 0.75 on 10 agents): email starves and
+    often breaches its 1 h first-response SLA. A breach guard of 20 min puts email tickets
+    within 20 min of breaching ahead of chat: fewer email breaches (paired over 20 replications
+    with the same customers, gate Z standard errors)."""
+    plain = run_replications(build(blend_desk(None)), 20, workers=WORKERS)
+    guarded = run_replications(build(blend_desk("20min")), 20, workers=WORKERS)
     diff = []
     for a, b in zip(plain, guarded):
         sa, sb = summarize(a)["by_channel"]["email"], summarize(b)["by_channel"]["email"]
@@ -804,3 +805,5 @@ def test_breach_guard_lowers_backlog_breaches_when_live_goes_first() -> None:
     print(f"CHECK email breach rate plain {np.mean(base):.4f}, reduction by the guard {mean:.4f} (SE {se:.3g})")
     assert np.mean(base) > 0.05, "the plain desk should breach"
     assert mean > Z * se, f"breach-rate reduction {mean:.4g}, SE {se:.3g}"
+    for a, b in zip(plain, guarded):  # the same chat customers, all answered either way
+        assert summarize(a)["by_channel"]["chat"]["answered"] == summarize(b)["by_channel"]["chat"]["answered"]

@@ -66,3 +66,39 @@ def handle_time_spec(cat: Category, channel: str, language: str) -> tuple[Any, f
         else:
             dist = override
     return dist, factor
+
+
+def escalation_targets(s: Scenario) -> list[str]:
+    """Tiers some escalation rule sends tickets to, in the order the rules name them."""
+    out: list[str] = []
+    for rule in (s.escalation or {}).values():
+        for t in rule.to.values() if isinstance(rule.to, dict) else [rule.to]:
+            if t not in out:
+                out.append(t)
+    return out
+
+
+def entry_tier(s: Scenario) -> str:
+    """The tier new tickets enter: as routing says, else the first pool's tier that no
+    escalation rule sends to (L1 on a desk that lists its front line first)."""
+    if s.routing.entry_tier is not None:
+        return s.routing.entry_tier
+    targets = set(escalation_targets(s))
+    for p in s.pools:
+        if p.tier not in targets:
+            return p.tier
+    return s.pools[0].tier
+
+
+def tier_chain(s: Scenario, category: str, start: str) -> list[str]:
+    """Tiers a ticket of `category` entering at `start` may reach, in order (start first)."""
+    seen = [start]
+    tier = start
+    esc = s.escalation or {}
+    while (rule := esc.get(tier)) is not None and rule.p(category) > 0:
+        nxt = rule.target(category)
+        if nxt is None or nxt in seen:  # (cycles are refused by the checks)
+            break
+        seen.append(nxt)
+        tier = nxt
+    return seen

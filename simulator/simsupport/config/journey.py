@@ -74,7 +74,7 @@ class Chatbot(Frozen):
     """
 
     channels: Annotated[list[Name], Field(min_length=1)]
-    handle_time: Distribution | Duration = 0.0
+    handle_time: Distribution | Duration = Field(default=0.0, validate_default=True)
     deflection: ChatbotDeflection = ChatbotDeflection()
     under_volatility: Annotated[float, Field(ge=-1, le=1)] = 0.0
     sla_clock: Literal["arrival", "handover"] = "handover"
@@ -124,6 +124,8 @@ class Concurrency(Frozen):
 
     @model_validator(mode="after")
     def _length(self) -> Concurrency:
+        if self.stretch is not None and self.max == 1:
+            raise ValueError("a stretch needs max of 2 or more (one chat at a time: change handle_time instead)")
         if self.stretch is not None and len(self.stretch) != self.max:
             raise ValueError(
                 f"stretch has one factor per number of chats held (1 to {self.max}), "
@@ -167,7 +169,7 @@ class InitialWaiting(Frozen):
     category: Name | None = None
     language: Name | None = None
     vip: bool | None = None
-    age: Distribution | Duration = 0.0
+    age: Distribution | Duration = Field(default=0.0, validate_default=True)
 
     @field_validator("age")
     @classmethod

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from .base import on_duty
-from .derived import channel_mix, pool_serves, single_language
+from .derived import channel_mix, entry_tier, pool_serves, single_language
 from .schema import Pool, Scenario
 
 Problem = tuple[tuple[Any, ...], str]
@@ -14,7 +14,8 @@ Problem = tuple[tuple[Any, ...], str]
 
 def unknown(kind: str, value: str, known: Any) -> str:
     names = ", ".join(sorted(known)) or "(none)"
-    return f"unknown {kind} {value!r}; known {kind}s: {names}"
+    plural = kind[:-1] + "ies" if kind.endswith("y") else kind + "s"
+    return f"unknown {kind} {value!r}; known {plural}: {names}"
 
 
 def tiers_of(s: Scenario) -> set[str]:
@@ -94,8 +95,8 @@ def _escalation(s: Scenario) -> Iterator[Problem]:
                     )
                     return
     # no cycles: a ticket must not come back to a tier it has left
-    for cat in s.categories:
-        start = s.routing.direct.get(cat, _entry(s))
+    starts = dict.fromkeys([entry_tier(s), *esc])  # from where tickets enter first, then from every rule
+    for cat, start in ((c, t) for c in s.categories for t in starts):
         path = [start]
         tier = start
         while (rule := esc.get(tier)) is not None and rule.p(cat) > 0:
@@ -107,17 +108,6 @@ def _escalation(s: Scenario) -> Iterator[Problem]:
                 )
                 return
             path.append(tier)
-
-
-def _entry(s: Scenario) -> str:
-    if s.routing.entry_tier is not None:
-        return s.routing.entry_tier
-    if s.escalation:
-        targets = set().union(*(_targets(r) for r in s.escalation.values()))
-        for tier in s.escalation:
-            if tier not in targets:
-                return tier
-    return s.pools[0].tier
 
 
 def _routing(s: Scenario) -> Iterator[Problem]:
@@ -165,15 +155,19 @@ def _initial(s: Scenario) -> Iterator[Problem]:
         p = pools[b.pool]
         if isinstance(p.shifts, str):
             n = on_duty(p.agents or 0, p.shrinkage)
-            if b.agents > n:
-                yield (*path, "agents"), f"{b.agents} agents busy, but pool {p.name!r} has {n} on duty"
+        else:  # at most its largest shift block
+            n = max((on_duty(sh.agents, p.shrinkage) for sh in p.shifts), default=0)
+        if b.agents > n:
+            yield (*path, "agents"), (
+                f"{b.agents} agents busy, but pool {p.name!r} has at most {n} on duty (after shrinkage)"
+            )
 
 
 def _servable_by_tier(s: Scenario) -> Iterator[Problem]:
     """Every ticket can be served where it enters and at every tier it may escalate to."""
     fallback = s.routing.language_fallback
     vips = [False, True] if 0 < s.customers.vip_share < 1 else [s.customers.vip_share >= 1]
-    entry = _entry(s)
+    entry = entry_tier(s)
     esc = s.escalation or {}
 
     def served(pools: list[Pool], cname: str, cat: str, lang: str, vip: bool) -> bool:

@@ -255,7 +255,7 @@ def _message(err: Mapping[str, Any], data: Any, path: list[Any]) -> str:
     msg = str(err.get("msg", "invalid value"))
     if kind == "extra_forbidden":
         model = _model_at(path[:-1], data)
-        allowed = ", ".join(model.model_fields) if model is not None else ""
+        allowed = ", ".join(f.alias or name for name, f in model.model_fields.items()) if model is not None else ""
         return f"unknown key {path[-1]!r}" + (f"; allowed keys here: {allowed}" if allowed else "")
     if kind == "missing":
         return "this key is required but missing"
@@ -274,13 +274,18 @@ def _from_validation_error(
     exc: ValidationError, data: Any, tree: Any, file: str, overridden: frozenset[str] = frozenset()
 ) -> ScenarioError:
     errors = exc.errors(include_url=False)
+
+    def place(e: Mapping[str, Any]) -> list[Any]:
+        return _data_path(data, e["loc"], e.get("type") in ("missing", "extra_forbidden"))
+
+    # A union (`3` or `{max: 3, stretch: [...]}`) reports one error per form it allows; the
+    # form the user wrote is the one that got deeper into their data, so the first error's
+    # place, or the deepest place below it, is where the problem is.
+    first_path = place(errors[0])
+    below = [place(e) for e in errors if place(e)[: len(first_path)] == first_path]
+    first_path = max(below, key=len)
     # Among errors at the same user-facing place, the one from our own validators is clearest.
-    first_path = _data_path(data, errors[0]["loc"], errors[0].get("type") in ("missing", "extra_forbidden"))
-    same_place = [
-        e
-        for e in errors
-        if _data_path(data, e["loc"], e.get("type") in ("missing", "extra_forbidden")) == first_path
-    ]
+    same_place = [e for e in errors if place(e) == first_path]
     best = min(same_place or errors, key=lambda e: _PREFERENCE.get(e.get("type", ""), 2))
     keep_last = best.get("type") in ("missing", "extra_forbidden")
     path = _data_path(data, best["loc"], keep_last)

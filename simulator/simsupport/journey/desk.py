@@ -26,7 +26,12 @@ import numpy as np
 import simpy
 from simpy.events import Timeout
 
-from ..config.derived import handle_time_spec
+from ..config.derived import (
+    entry_tier,
+    escalation_targets,
+    handle_time_spec,
+    tier_chain,
+)
 from ..config.schema import Scenario
 from ..metrics import ReplicationResult
 from ..model.agents import Agent
@@ -76,48 +81,15 @@ def _never() -> float:
     return INF
 
 
-def entry_tier(s: Scenario) -> str:
-    """The tier new tickets enter: as routing says, else the one no escalation rule sends to,
-    else the first pool's."""
-    if s.routing.entry_tier is not None:
-        return s.routing.entry_tier
-    if s.escalation:
-        targets = set()
-        for rule in s.escalation.values():
-            targets |= set(rule.to.values()) if isinstance(rule.to, dict) else {rule.to}
-        for tier in s.escalation:
-            if tier not in targets:
-                return tier
-    return s.pools[0].tier
-
-
-def tier_chain(s: Scenario, category: str, start: str) -> list[str]:
-    """Tiers a ticket of `category` entering at `start` may reach, in order (start first)."""
-    seen = [start]
-    frontier = [start]
-    esc = s.escalation or {}
-    while frontier:
-        tier = frontier.pop()
-        rule = esc.get(tier)
-        if rule is None or rule.p(category) <= 0:
-            continue
-        nxt = rule.target(category)
-        if nxt is not None and nxt not in seen:
-            seen.append(nxt)
-            frontier.append(nxt)
-    return seen
-
-
 class JourneyDesk(Desk):
     def __init__(self, scenario: Scenario, replication: int, *, record_tickets: bool = False) -> None:
         s = scenario
         self.tiered = s.escalation is not None or bool(s.routing.direct) or s.routing.entry_tier is not None
         self.entry = entry_tier(s)
         tiers = [self.entry]  # entry first, then up the escalation rules, then the rest
-        for rule in (s.escalation or {}).values():
-            for t in (rule.to.values() if isinstance(rule.to, dict) else [rule.to]):
-                if t not in tiers:
-                    tiers.append(t)
+        for t in escalation_targets(s):
+            if t not in tiers:
+                tiers.append(t)
         for cat in s.categories:
             for t in tier_chain(s, cat, s.routing.direct.get(cat, self.entry)):
                 if t not in tiers:
@@ -515,7 +487,7 @@ class JourneyDesk(Desk):
             return
         self.open -= 1
         resolution = j.resolved_at - j.origin if j.resolved_at >= 0 else NAN
-        score = csat_score(self.csat, outcome, j.waited, resolution if resolution == resolution else 0.0, j.escalations)
+        score = csat_score(self.csat, outcome, j.waited, 0.0 if math.isnan(resolution) else resolution, j.escalations)
         self.jsink.ended(j, outcome, resolution, score, score >= self.csat.satisfied_at)
         if self.draining and self.open == 0 and not self.stop.triggered:
             self.stop.succeed()
@@ -638,4 +610,4 @@ def _default_csat() -> Any:
     return CSAT()
 
 
-__all__ = ["JourneyDesk", "entry_tier", "tier_chain"]
+__all__ = ["JourneyDesk"]

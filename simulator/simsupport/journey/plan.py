@@ -24,7 +24,7 @@ Step = tuple[int, Any, float, float, float]  # kind, class, delay, work, patienc
 class Plan:
     """What a customer's journey holds in store (shared by the customer's retries)."""
 
-    __slots__ = ("bot_time", "deflect", "steps", "balk_u")
+    __slots__ = ("balk_u", "bot_time", "deflect", "steps")
 
     def __init__(self, bot_time: float, deflect: bool, steps: list[Step], balk_u: float = 1.0) -> None:
         self.bot_time = bot_time

@@ -133,7 +133,7 @@ class JourneySink:
             row[J_ESCALATIONS] += j.escalations
             if outcome == RESOLVED:
                 row[J_RESOLVED_ESCALATED] += 1
-        if resolution == resolution:  # not nan
+        if not math.isnan(resolution):
             row[J_RESOLUTION] += resolution
             self._hist("res", self.class_channel[j.base.index], resolution)
         row[J_WAITED] += j.waited
