@@ -32,14 +32,13 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import numpy as np
 import pytest
-from scipy import stats
-
 from helpers_sim import build, deterministic, exponential, per_minute, ticket_rows
+from scipy import stats
 from simsupport.analytic import erlang_a, erlang_c_metrics
 from simsupport.experiment.replications import run_replications
 from simsupport.journey.sink import (
@@ -50,7 +49,6 @@ from simsupport.journey.sink import (
     J_RESOLVED,
     T_ABANDONED,
     T_ANSWERED,
-    T_ESCALATED,
     T_VISITS,
 )
 from simsupport.metrics import PER_E, ReplicationResult, summarize
@@ -90,7 +88,7 @@ def desk(
     }
 
 
-@lru_cache(maxsize=None)
+@cache
 def _run(key: str, n: int) -> tuple[ReplicationResult, ...]:
     data = SCENARIOS[key]()
     return tuple(run_replications(build(data), n, workers=WORKERS))
@@ -119,7 +117,7 @@ def close(values: Sequence[float], exact: float, what: str, *, z: float = Z, sla
 
 def binomial_ok(k: float, n: float, p: float, what: str, alpha: float = ALPHA) -> None:
     """k successes in n trials is inside the exact two-sided binomial acceptance region of p."""
-    k, n = int(round(k)), int(round(n))
+    k, n = round(k), round(n)
     lo = stats.binom.ppf(alpha / 2, n, p)
     hi = stats.binom.isf(alpha / 2, n, p)
     msg = f"{what}: {k}/{n} = {k / n:.5f}, theory {p:.5f}, exact binomial region [{lo:.0f}, {hi:.0f}] (level {alpha:g})"
@@ -288,7 +286,7 @@ def everything(seed: int = 7, max_waiting: int | None = None) -> dict[str, Any]:
             "phone": phone,
             "email": {"rate": "1/min", "patience": "none", "sla": {"first_response_within": "4h"},
                       "needs_info": {"prob": 0.3, "after": "2h"}, "reopen": {"prob": 0.2, "after": "3d"}},
-        },  # fmt: skip
+        },
         pools=[
             {"name": "l1", "tier": "L1", "agents": 16, "channels": ["chat", "phone"]},
             {"name": "l1mail", "tier": "L1", "agents": 3, "channels": ["email"]},
@@ -308,7 +306,7 @@ def everything(seed: int = 7, max_waiting: int | None = None) -> dict[str, Any]:
                              {"channel": "phone", "count": 5, "age": "1min"}],
                  "busy": [{"pool": "l1", "agents": 10, "remaining": "5min"}]},
         experience={"csat": {}},
-    )  # fmt: skip
+    )
 
 
 SCENARIOS = {
@@ -435,7 +433,7 @@ def _totals(r: ReplicationResult) -> dict[str, float]:
 EVERYTHING_SEEDS = [7, 8, 9]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _everything(seed: int, max_waiting: int | None = None) -> ReplicationResult:
     return simulate(build(everything(seed, max_waiting)), 0)
 
@@ -807,3 +805,36 @@ def test_breach_guard_lowers_backlog_breaches_when_live_goes_first() -> None:
     assert mean > Z * se, f"breach-rate reduction {mean:.4g}, SE {se:.3g}"
     for a, b in zip(plain, guarded):  # the same chat customers, all answered either way
         assert summarize(a)["by_channel"]["chat"]["answered"] == summarize(b)["by_channel"]["chat"]["answered"]
+
+
+def test_direct_routing_enters_at_its_tier() -> None:
+    """`routing.direct: {security: specialist}` with escalation L1 -> L2 (prob 0.2, security 0):
+    security tickets enter at the specialist tier and nowhere else; the others enter at L1 and
+    only escalations reach L2. Exact counts (patience none, every journey drains)."""
+    data = desk(
+        categories={"general": {"share": 0.8, "handle_time": exponential(3.0)},
+                    "security": {"share": 0.2, "handle_time": exponential(5.0)}},
+        channels={"phone": {"rate": "3/min", "patience": "none"}},
+        pools=[{"name": "l1", "tier": "L1", "agents": 12}, {"name": "l2", "tier": "L2", "agents": 4},
+               {"name": "spec", "tier": "specialist", "agents": 4}],
+        horizon=300.0,
+        warmup=0.0,
+        seed=1300,
+        escalation={"L1": {"to": "L2", "prob": {"default": 0.2, "security": 0.0}}},
+        routing={"direct": {"security": "specialist"}},
+    )  # fmt: skip
+    r = simulate(build(data), 0, record_tickets=True)
+    s = summarize(r)
+    t = s["by_tier"]
+    general, security = s["by_category"]["general"], s["by_category"]["security"]
+    assert security["journeys"] > 0 and general["journeys"] > 0
+    assert t["specialist"]["visits"] == security["journeys"]
+    assert t["L1"]["visits"] == general["journeys"]
+    assert t["L2"]["visits"] == t["L1"]["escalated"] > 0
+    assert security["escalation_rate"] == 0.0
+    binomial_ok(t["L1"]["escalated"], t["L1"]["answered"], 0.2, "L1 escalations (general)")
+    for row in ticket_rows(r.tickets):  # who answered what
+        if row["category"] == "security":
+            assert row["pool"] == "spec" and row["tier"] == "specialist"
+        else:
+            assert row["pool"] in ("l1", "l2") and row["tier"] == {"l1": "L1", "l2": "L2"}[row["pool"]]

@@ -113,7 +113,7 @@ class JourneyDesk(Desk):
         self.jsink = JourneySink(
             tiers, len(self.pools), len(self.classes), len(self.channels), [c.channel.index for c in self.classes]
         )
-        self._initial_busy: dict[int, list[Any]] = {}
+        self._initial_busy = self._busy_at_start()
 
     # -- construction ---------------------------------------------------------------------
     def _entry_pools(self, category: str, vip: bool) -> set[int] | None:
@@ -235,6 +235,7 @@ class JourneyDesk(Desk):
     def _readmit(self, old: Ticket, t: Ticket, now: float) -> None:
         """A retry: the same customer with the same needs, never deflected by the bot again."""
         plan = old.j.plan  # type: ignore[attr-defined]
+        t.work = old.j.work0  # type: ignore[attr-defined]  # before any handover factor
         if t.cls.channel is not old.cls.channel:  # its later visits on the channel it retried on
             stages = t.cls.stages
             steps = [(k, stages.get(sc.tier, sc), d, w, p) for k, sc, d, w, p in plan.steps]
@@ -246,6 +247,7 @@ class JourneyDesk(Desk):
     def _enter(self, t: Ticket, plan: Plan, now: float) -> None:
         cls = t.cls
         j = Journey(cls, t.arrival, plan, t.counted)
+        j.work0 = t.work
         if t.counted:
             self.journeys_counted += 1
             self.open += 1
@@ -289,8 +291,6 @@ class JourneyDesk(Desk):
                 self._block(t)
                 self._end(t.j, J_BLOCKED)
                 return
-        if t.counted:
-            self.jsink.visit(cls.tier_k)
         pools = cls.pools
         agent = self.choose_agent(pools) if pools else None
         if agent is None and jr.slots > 1:
@@ -298,20 +298,21 @@ class JourneyDesk(Desk):
                 if ps.open:
                     agent = next(iter(ps.open))
                     break
+        if agent is None and t.entry and ch.max_waiting is not None and ch.waiting >= ch.max_waiting:
+            self._block(t)  # refused: not a visit to any tier
+            self._end(t.j, J_BLOCKED)
+            return
+        if t.counted:
+            self.jsink.visit(cls.tier_k)
         if agent is not None:
             self._start(t, agent, now, now - t.arrival)
             return
-        if t.entry:
-            if ch.max_waiting is not None and ch.waiting >= ch.max_waiting:
-                self._block(t)
-                self._end(t.j, J_BLOCKED)
-                return
-            if jr.announce is not None and self._balks(t, ch, jr, now):
-                return
+        if t.entry and jr.announce is not None and self._balks(t, ch, jr, now):
+            return
         enqueue(t, cls.queue, cls.qid, self.listeners)
         ch.q_sum -= now
         ch.waiting += 1
-        if t.counted:
+        if t.counted and t.entry:  # first responses still owed (the core's in_queue_end)
             self.counted_waiting += 1
         if t.patience < INF:
             Timeout(self.env, t.patience, t).callbacks.append(self.on_abandon)
@@ -476,7 +477,7 @@ class JourneyDesk(Desk):
         ch = t.cls.channel
         ch.q_sum += now
         ch.waiting -= 1
-        if t.counted:
+        if t.counted and t.entry:  # type: ignore[attr-defined]
             self.counted_waiting -= 1
 
     def _end(self, j: Journey, outcome: int) -> None:
@@ -507,17 +508,23 @@ class JourneyDesk(Desk):
             return
         super()._make_free(agent, now)
 
+    def _busy_at_start(self) -> dict[int, list[Any]]:
+        """Per pool, a remaining-time sampler for each agent busy at time 0 (live start)."""
+        out: dict[int, list[Any]] = {}
+        init = self.s.initial
+        names = [p.name for p in self.pool_specs]
+        for i, b in enumerate(init.busy if init is not None else []):
+            ps = self.pools[names.index(b.pool)]
+            dist = b.remaining or _pool_mean_handle(self, ps.index)
+            draw = make_sampler(dist, self.streams(f"initial/busy/{i}"))
+            out.setdefault(ps.index, []).extend([draw] * b.agents)
+        return out
+
     def _start_state(self) -> None:
         init = self.s.initial
         if init is None:
             return
         s = self.s
-        names = [p.name for p in self.pool_specs]
-        for i, b in enumerate(init.busy):
-            ps = self.pools[names.index(b.pool)]
-            dist = b.remaining or _pool_mean_handle(self, ps.index)
-            draw = make_sampler(dist, self.streams(f"initial/busy/{i}"))
-            self._initial_busy.setdefault(ps.index, []).extend([draw] * b.agents)
         counted = self.warmup == 0
         for i, w in enumerate(init.waiting):
             ch = self.channel_by_name[w.channel]

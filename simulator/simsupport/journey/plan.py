@@ -49,6 +49,7 @@ class Journey:
         "reopened",
         "resolved_at",
         "waited",
+        "work0",
     )  # fmt: skip
 
     def __init__(self, base: Any, origin: float, plan: Plan, counted: bool) -> None:
@@ -64,6 +65,7 @@ class Journey:
         self.info = False
         self.reopened = False
         self.ended = False
+        self.work0 = 0.0  # first visit's work before any handover factor (retries start from it)
 
 
 class JourneyTicket(Ticket):
