@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..metrics import FLUSH, N_BINS, hist_quantile, wait_bins
+from ..metrics import FLUSH, N_BINS, floats, hist_quantile, ints, wait_bins
 from .experience import ABANDONED, BLOCKED, DEFLECTED, RESOLVED
 
 # per tier
@@ -101,9 +101,9 @@ class JourneySink:
     def _flush_answered(self) -> None:
         if not self.a_wait:
             return
-        tier = np.array(self.a_tier, dtype=np.int64)
-        pool = np.array(self.a_pool, dtype=np.int64)
-        wait = np.array(self.a_wait)
+        tier = ints(self.a_tier)
+        pool = ints(self.a_pool)
+        wait = floats(self.a_wait)
         bins = wait_bins(wait)
         self.tier_answered += np.bincount(tier, minlength=len(self.tier_answered))
         self.tier_wait += np.bincount(tier, weights=wait, minlength=len(self.tier_wait))

@@ -29,7 +29,7 @@ BLOCKED = 4
 class Ticket:
     """One attempt: who, what, when, and how much work it is."""
 
-    __slots__ = ("arrival", "attempt", "cls", "counted", "id", "patience", "state", "work")
+    __slots__ = ("cls", "arrival", "work", "patience", "state", "counted", "attempt", "id")  # noqa: RUF023
 
     def __init__(
         self, cls: TicketClass, arrival: float, work: float, patience: float, counted: bool, attempt: int, id: int
