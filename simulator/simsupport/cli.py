@@ -230,6 +230,112 @@ def run(
 
 
 @cli.command()
+@click.argument("experiment", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder [results/<name>].")
+@click.option("--workers", "-w", type=click.IntRange(1), help="Local worker processes [all cores].")
+@click.option("--scheduler", help="Run on a Dask cluster: the scheduler's address, e.g. tcp://10.0.0.5:8786.")
+@click.option("--replications", "-r", type=click.IntRange(1), help="Replications per point (overrides the file).")
+@click.option(
+    "--precision",
+    help="Add replications until the 95% CI half-width of the file's precision metrics is below this: "
+    "a number (absolute) or a percentage of the mean (e.g. 2%).",
+)
+@click.option("--max-replications", type=click.IntRange(2), help="Cap for --precision [the file's, or 100].")
+@click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
+def sweep(
+    experiment: Path,
+    out: Path | None,
+    workers: int | None,
+    scheduler: str | None,
+    replications: int | None,
+    precision: str | None,
+    max_replications: int | None,
+    no_plots: bool,
+) -> None:
+    """Run an experiment: every point's replications, resumable, on cores or a Dask cluster."""
+    from .errors import ScenarioError
+    from .experiment.replications import default_workers
+    from .experiment.spec import Precision, load_experiment
+    from .experiment.sweep import Store, make_executor, run_sweep
+    from .outputs.sweep import metric_names, write_sweep
+
+    exp = load_experiment(experiment)
+    prec = exp.spec.precision
+    if precision is not None or max_replications is not None:
+        if prec is None:
+            raise ScenarioError(
+                "--precision needs the experiment's `precision: {metrics: [...]}` to say which metrics",
+                file=str(experiment), field="precision",
+            )
+        update: dict[str, Any] = {}
+        if precision is not None:
+            text = precision.strip()
+            try:
+                value = float(text.rstrip("%"))
+            except ValueError:
+                raise click.BadParameter(f"{precision!r} is not a number or a percentage", param_hint="--precision") from None
+            update = {"relative": value / 100, "half_width": None} if text.endswith("%") else {"half_width": value, "relative": None}
+        if max_replications is not None:
+            update["max_replications"] = max_replications
+        prec = Precision.model_validate({**prec.model_dump(by_alias=True), **update})
+    out = out or Path("results") / exp.spec.name
+    store = Store(out)
+    executor = make_executor(workers or default_workers(), scheduler)
+    label = f"{exp.spec.name}: {len(exp.points)} points"
+    try:
+        with _Progress(len(exp.points) * exp.replications, label) as progress:
+            result = run_sweep(exp, store, executor=executor, replications=replications, precision=prec, progress=progress)
+    except KeyboardInterrupt:
+        _console(stderr=True).print(
+            "interrupted: every finished replication is stored; run the same command again to resume"
+        )
+        raise SystemExit(130) from None
+    finally:
+        executor.close()
+    if prec is not None:
+        names = metric_names([r for res in result.results.values() for r in res.values()])
+        for m in prec.metrics:
+            if names and m not in names:
+                import difflib
+
+                near = ", ".join(difflib.get_close_matches(m, sorted(names), n=3, cutoff=0.4))
+                raise ScenarioError(
+                    f"precision metric {m!r} is not a metric of this experiment; nearest: {near or '(none)'}",
+                    file=str(experiment), field="precision.metrics",
+                )
+    written = write_sweep(exp, result, out, plots=not no_plots)
+    console = _console()
+    console.print(
+        f"{exp.spec.name}: {len(exp.points)} points, {result.ran} replications run, {result.reused} reused "
+        f"from {out}/runs, {result.wall_s:,.1f} s; wrote " + ", ".join(p.name for p in written)
+    )
+    for p, m, half in result.unmet:
+        console.print(f"[yellow]precision not reached[/] at {p.label}: {m} ±{half:.4g} after the maximum replications")
+    if result.failures:
+        for p, k, err in result.failures:
+            console.print(f"[red]failed[/] {p.label}, replication {k}: {err}")
+        console.print(f"{len(result.failures)} task(s) failed (details in {out}/runs/*/error-*.json); rerun to retry them")
+        raise SystemExit(1)
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(file_okay=False, exists=True, path_type=Path))
+def plot(folder: Path) -> None:
+    """Redraw a sweep's plots from its stored tables, without rerunning anything."""
+    from .errors import ScenarioError
+    from .outputs.sweep import draw
+
+    if not (folder / "experiment.json").is_file() or not (folder / "points.parquet").is_file():
+        raise ScenarioError(
+            "not a sweep's output folder: experiment.json and points.parquet are missing "
+            "(run `simsupport sweep EXPERIMENT --out FOLDER` first)",
+            file=str(folder),
+        )
+    written = draw(folder)
+    _console().print(f"wrote {', '.join(p.name for p in written)} to {folder}/")
+
+
+@cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 def validate(files: tuple[Path, ...]) -> None:
     """Check scenario files without running them."""

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, PercentFormatter
+from matplotlib.ticker import FuncFormatter, Locator, PercentFormatter
 
 from ..metrics import N_BINS, PER_E, W0, ReplicationResult
 from ..units import format_duration
@@ -27,9 +27,29 @@ def _save(fig: Figure, path: Path) -> Path:
     return atomic_write(path, lambda p: fig.savefig(p, format="png", dpi=110, metadata={"Software": None}))
 
 
+class DurationLocator(Locator):
+    """Ticks at round durations (15s, 1min, 5min, 1h, ...) on a linear axis of seconds."""
+
+    STEPS = (1, 2, 5, 10, 15, 20, 30, 60, 120, 300, 600, 900, 1200, 1800, 3600, 7200, 10800, 21600,
+             43200, 86400, 172800, 604800)  # fmt: skip
+
+    def __call__(self) -> np.ndarray:
+        vmin, vmax = self.axis.get_view_interval()
+        return self.tick_values(vmin, vmax)
+
+    def tick_values(self, vmin: float, vmax: float) -> np.ndarray:
+        lo, hi = min(vmin, vmax), max(vmin, vmax)
+        span = hi - lo
+        step = next((s for s in self.STEPS if span / s <= 6), self.STEPS[-1] * max(1.0, np.ceil(span / (6 * self.STEPS[-1]))))
+        return np.arange(np.ceil(lo / step) * step, hi + step * 1e-9, step)
+
+
 def _duration_axis(ax, axis: str = "x") -> None:
     fmt = FuncFormatter(lambda v, _: format_duration(v) if v > 0 else "0")
-    (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(fmt)
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    target.set_major_formatter(fmt)
+    if (ax.get_xscale() if axis == "x" else ax.get_yscale()) == "linear":
+        target.set_major_locator(DurationLocator())
 
 
 def bin_upper_edges() -> np.ndarray:

@@ -1,0 +1,135 @@
+"""Curves of a sweep, with 95% confidence bands: what a planner reads off an experiment."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
+
+from ..units import format_duration
+
+from .plots import COLORS, DurationLocator, _duration_axis, _save
+
+
+def _series(points: pd.DataFrame, info: Mapping[str, Any], metric: str) -> list[tuple[str, pd.DataFrame]]:
+    """One (label, frame sorted by x) per line for a metric."""
+    x, lines = info["x"], info["lines"]
+    df = points[points["metric"] == metric]
+    if df.empty:
+        return []
+    if lines is None or lines not in df.columns:
+        return [("", df.sort_values(x))]
+    order = info["policies"] if lines == "policy" and info.get("policies") else list(dict.fromkeys(df[lines]))
+    return [(f"{lines}={v}" if lines != "policy" else str(v), df[df[lines] == v].sort_values(x)) for v in order]
+
+
+def _band(ax: Any, frame: pd.DataFrame, x: str, color: str, label: str, scale: float = 1.0) -> None:
+    xs = frame[x].to_numpy(dtype=float)
+    if len(xs) and np.all(np.mod(xs, 1) == 0):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    mean = frame["mean"].to_numpy(dtype=float) * scale
+    half = np.nan_to_num(frame["ci95"].to_numpy(dtype=float)) * scale
+    ax.fill_between(xs, mean - half, mean + half, color=color, alpha=0.2, lw=0)
+    ax.plot(xs, mean, color=color, lw=1.6, marker="o", ms=3.5, label=label or None)
+
+
+def _title(info: Mapping[str, Any], what: str) -> str:
+    return f"{info['experiment']}: {what} (bands: 95% CI over replications)"
+
+
+def waiting_curves(points: pd.DataFrame, info: Mapping[str, Any], path: Path) -> Path:
+    """Mean wait (ASA) and the 90th percentile of the wait against x, per channel."""
+    chans = [c for c in info["channels"] if not points[points["metric"] == f"by_channel.{c}.asa_s"].empty]
+    fig = Figure(figsize=(11, 2.6 * max(len(chans), 1) + 0.8), layout="constrained")
+    axes = np.atleast_2d(fig.subplots(max(len(chans), 1), 2, sharex=True, squeeze=False))
+    for i, ch in enumerate(chans):
+        for j, (metric, what) in enumerate((("asa_s", "mean wait (ASA)"), ("wait_p90_s", "90th percentile wait"))):
+            ax = axes[i, j]
+            for c, (label, frame) in enumerate(_series(points, info, f"by_channel.{ch}.{metric}")):
+                _band(ax, frame, info["x"], COLORS[c % len(COLORS)], label)
+            _duration_axis(ax, "y")
+            ax.set_ylim(bottom=0)
+            ax.set_title(f"{ch}: {what}", loc="left", fontsize=10)
+            ax.grid(alpha=0.3)
+            if i == 0 and j == 0 and ax.get_legend_handles_labels()[0]:
+                ax.legend(fontsize=8)
+    for ax in axes[-1]:
+        ax.set_xlabel(info["x"])
+    fig.suptitle(_title(info, "waiting time against " + str(info["x"])), fontsize=12)
+    return _save(fig, path)
+
+
+def breach_curves(points: pd.DataFrame, info: Mapping[str, Any], path: Path) -> Path:
+    """Share of customers outside the SLA against x, per channel, the target's limit dotted."""
+    chans = [c for c in info["channels"] if not points[points["metric"] == f"by_channel.{c}.sla_breach_rate"].empty]
+    cols = min(3, max(len(chans), 1))
+    rows = int(np.ceil(max(len(chans), 1) / cols))
+    fig = Figure(figsize=(4.2 * cols, 3.2 * rows + 0.8), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False).ravel())
+    for i, ch in enumerate(chans):
+        ax = axes[i]
+        for c, (label, frame) in enumerate(_series(points, info, f"by_channel.{ch}.sla_breach_rate")):
+            _band(ax, frame, info["x"], COLORS[c % len(COLORS)], label)
+        target = info.get("targets", {}).get(ch)
+        if target is not None:
+            ax.axhline(1 - target, color="0.3", ls=":", lw=1, label="allowed by the target")
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        ax.set_ylim(bottom=0)
+        ax.set_title(f"{ch}: SLA breach rate", loc="left", fontsize=10)
+        ax.set_xlabel(info["x"])
+        ax.grid(alpha=0.3)
+        if i == 0:
+            ax.legend(fontsize=8)
+    for ax in axes[len(chans) :]:
+        ax.set_axis_off()
+    fig.suptitle(_title(info, "SLA breaches against " + str(info["x"])), fontsize=12)
+    return _save(fig, path)
+
+
+def policy_chart(comps: pd.DataFrame, info: Mapping[str, Any], path: Path) -> Path:
+    """Each policy minus the reference, paired replication by replication: service level and
+    ASA per channel (against x when there is one, else as bars)."""
+    chans = [c for c in info["channels"] if not comps[comps["metric"] == f"by_channel.{c}.service_level"].empty]
+    policies = [p for p in info["policies"][1:] if p in set(comps["policy"])]
+    ref = info["policies"][0] if info["policies"] else ""
+    x = info["x"] if info["x"] in comps.columns else None
+    fig = Figure(figsize=(12, 7), layout="constrained")
+    axes = fig.subplots(2, 1)
+    for ax, (metric, what, pct) in zip(axes, (("service_level", "service level", True), ("asa_s", "ASA", False))):
+        if x is not None:
+            for c, pol in enumerate(policies):
+                for k, ch in enumerate(chans):
+                    df = comps[(comps["policy"] == pol) & (comps["metric"] == f"by_channel.{ch}.{metric}")].sort_values(x)
+                    frame = df.rename(columns={"difference": "mean"})
+                    color = COLORS[(c * len(chans) + k) % len(COLORS)]
+                    _band(ax, frame, x, color, f"{pol}: {ch}")
+            ax.set_xlabel(x)
+        else:
+            width = 0.8 / max(len(policies), 1)
+            for c, pol in enumerate(policies):
+                vals, errs = [], []
+                for ch in chans:
+                    row = comps[(comps["policy"] == pol) & (comps["metric"] == f"by_channel.{ch}.{metric}")]
+                    vals.append(float(row["difference"].mean()) if not row.empty else np.nan)
+                    errs.append(float(row["ci95"].mean()) if not row.empty else 0.0)
+                xs = np.arange(len(chans)) + (c - (len(policies) - 1) / 2) * width
+                ax.bar(xs, vals, width, yerr=np.nan_to_num(errs), capsize=3, color=COLORS[c % len(COLORS)], label=pol)
+            ax.set_xticks(np.arange(len(chans)), chans)
+        ax.axhline(0, color="0.3", lw=0.8)
+        if pct:
+            ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=1))
+        else:  # signed durations
+            ax.yaxis.set_major_formatter(
+                FuncFormatter(lambda v, _: "0" if v == 0 else ("-" if v < 0 else "+") + format_duration(abs(v)))
+            )
+            ax.yaxis.set_major_locator(DurationLocator())
+        ax.set_title(f"{what}: policy minus {ref} (paired by replication, 95% CI)", loc="left", fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, ncol=2)
+    fig.suptitle(f"{info['experiment']}: policy comparison", fontsize=12)
+    return _save(fig, path)
