@@ -69,7 +69,7 @@ def breach_curves(points: pd.DataFrame, info: Mapping[str, Any], path: Path) -> 
     chans = [c for c in info["channels"] if not points[points["metric"] == f"by_channel.{c}.sla_breach_rate"].empty]
     cols = min(3, max(len(chans), 1))
     rows = int(np.ceil(max(len(chans), 1) / cols))
-    fig = Figure(figsize=(4.2 * cols, 3.2 * rows + 0.8), layout="constrained")
+    fig = Figure(figsize=(max(4.2 * cols, 8.0), 3.2 * rows + 0.8), layout="constrained")
     axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False).ravel())
     for i, ch in enumerate(chans):
         ax = axes[i]
