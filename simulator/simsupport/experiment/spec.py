@@ -14,7 +14,8 @@
     plot: {x: staffing, lines: policy}
 
 Paths are dotted scenario paths; list items go by name (`pools.l1-asia.agents`,
-`pools.l1-asia.shifts.day.agents`) or index. Two experiment-only leaves scale headcounts:
+`pools.l1-asia.shifts.day.agents`) or index. Each point applies `set`, then its policy, then its
+swept values (so `staffing` scales a policy's pools too). Two experiment-only leaves scale headcounts:
 `staffing` (every pool) and `pools.NAME.staffing` (one pool) multiply `agents` and every
 shift's `agents`, rounded. A value of null removes a key (back to its default). Every point
 is validated as a scenario before anything runs.
@@ -314,11 +315,12 @@ def load_experiment(path: str | Path) -> Experiment:
     seen: dict[str, int] = {}
     for labels in combos:
         data = copy.deepcopy(base_data)
+        # set, then the policy (a structural variant), then the swept values on top of it
         steps: list[tuple[list[Any], str, Any]] = [(["set", k], k, v) for k, v in spec.set.items()]
-        steps += [(["sweep", "grid" if k in grid else "zip", k], k, v) for k, v in labels.items() if k != "policy"]
         if "policy" in labels:
             pol = labels["policy"]
             steps += [(["sweep", "policies", pol, k], k, v) for k, v in sweep.policies[pol].items()]
+        steps += [(["sweep", "grid" if k in grid else "zip", k], k, v) for k, v in labels.items() if k != "policy"]
         for where, key, value in steps:
             try:
                 set_path(data, key, value)

@@ -45,9 +45,8 @@ class Drive:
 def reference_vol(m: RegimeMarket | GarchMarket | ReplayMarket | NoMarket, vol: np.ndarray) -> float:
     if m.response.reference_vol is not None:
         return m.response.reference_vol
-    if isinstance(m, RegimeMarket):
-        first = m.initial or next(iter(m.regimes))
-        return m.regimes[first].daily_vol
+    if isinstance(m, RegimeMarket):  # the first regime listed is the calm level, wherever the path starts
+        return next(iter(m.regimes.values())).daily_vol
     if isinstance(m, GarchMarket):
         return m.daily_vol
     if isinstance(m, ReplayMarket):
