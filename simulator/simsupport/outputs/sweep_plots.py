@@ -92,44 +92,42 @@ def breach_curves(points: pd.DataFrame, info: Mapping[str, Any], path: Path) -> 
 
 
 def policy_chart(comps: pd.DataFrame, info: Mapping[str, Any], path: Path) -> Path:
-    """Each policy minus the reference, paired replication by replication: service level and
-    ASA per channel (against x when there is one, else as bars)."""
+    """Each policy minus the reference, paired replication by replication: service level (top)
+    and ASA (bottom) per channel, against x when there is one, else as bars."""
     chans = [c for c in info["channels"] if not comps[comps["metric"] == f"by_channel.{c}.service_level"].empty]
     policies = [p for p in info["policies"][1:] if p in set(comps["policy"])]
     ref = info["policies"][0] if info["policies"] else ""
     x = info["x"] if info["x"] in comps.columns else None
-    fig = Figure(figsize=(12, 7), layout="constrained")
-    axes = fig.subplots(2, 1)
-    for ax, (metric, what, pct) in zip(axes, (("service_level", "service level", True), ("asa_s", "ASA", False))):
-        if x is not None:
+    cols = max(len(chans), 1)
+    fig = Figure(figsize=(max(3.3 * cols, 8.0), 6.4), layout="constrained")
+    axes = np.atleast_2d(fig.subplots(2, cols, squeeze=False))
+    signed = FuncFormatter(lambda v, _: "0" if v == 0 else ("-" if v < 0 else "+") + format_duration(abs(v)))
+    for row, (metric, what) in enumerate((("service_level", "service level"), ("asa_s", "ASA"))):
+        for j, ch in enumerate(chans):
+            ax = axes[row, j]
             for c, pol in enumerate(policies):
-                for k, ch in enumerate(chans):
-                    df = comps[(comps["policy"] == pol) & (comps["metric"] == f"by_channel.{ch}.{metric}")].sort_values(x)
-                    frame = df.rename(columns={"difference": "mean"})
-                    color = COLORS[(c * len(chans) + k) % len(COLORS)]
-                    _band(ax, frame, x, color, f"{pol}: {ch}")
-            ax.set_xlabel(x)
-        else:
-            width = 0.8 / max(len(policies), 1)
-            for c, pol in enumerate(policies):
-                vals, errs = [], []
-                for ch in chans:
-                    row = comps[(comps["policy"] == pol) & (comps["metric"] == f"by_channel.{ch}.{metric}")]
-                    vals.append(float(row["difference"].mean()) if not row.empty else np.nan)
-                    errs.append(float(row["ci95"].mean()) if not row.empty else 0.0)
-                xs = np.arange(len(chans)) + (c - (len(policies) - 1) / 2) * width
-                ax.bar(xs, vals, width, yerr=np.nan_to_num(errs), capsize=3, color=COLORS[c % len(COLORS)], label=pol)
-            ax.set_xticks(np.arange(len(chans)), chans)
-        ax.axhline(0, color="0.3", lw=0.8)
-        if pct:
-            ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=1))
-        else:  # signed durations
-            ax.yaxis.set_major_formatter(
-                FuncFormatter(lambda v, _: "0" if v == 0 else ("-" if v < 0 else "+") + format_duration(abs(v)))
-            )
-            ax.yaxis.set_major_locator(DurationLocator())
-        ax.set_title(f"{what}: policy minus {ref} (paired by replication, 95% CI)", loc="left", fontsize=10)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8, ncol=2)
-    fig.suptitle(f"{info['experiment']}: policy comparison", fontsize=12)
+                df = comps[(comps["policy"] == pol) & (comps["metric"] == f"by_channel.{ch}.{metric}")]
+                color = COLORS[(c + 1) % len(COLORS)]
+                if x is not None:
+                    _band(ax, df.sort_values(x).rename(columns={"difference": "mean"}), x, color, pol)
+                else:
+                    ax.bar([c], [df["difference"].mean()], yerr=[np.nan_to_num(df["ci95"].mean())], capsize=3,
+                           color=color, label=pol)  # fmt: skip
+            ax.axhline(0, color="0.3", lw=0.8)
+            if metric == "service_level":
+                ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+            else:
+                ax.yaxis.set_major_formatter(signed)
+                ax.yaxis.set_major_locator(DurationLocator())
+            if x is None:
+                ax.set_xticks(range(len(policies)), policies, fontsize=8)
+            elif row == 1:
+                ax.set_xlabel(x)
+            ax.set_title(f"{ch}: {what}", loc="left", fontsize=10)
+            ax.grid(alpha=0.3)
+    if policies and x is not None:
+        axes[0, 0].legend(fontsize=8)
+    fig.suptitle(
+        f"{info['experiment']}: each policy minus {ref}, paired by replication (bands: 95% CI)", fontsize=12
+    )
     return _save(fig, path)
