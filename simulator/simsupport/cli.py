@@ -304,6 +304,7 @@ def sweep(
                     file=str(experiment), field="precision.metrics",
                 )
     written = write_sweep(exp, result, out, plots=not no_plots)
+    print_points(exp, result)
     console = _console()
     console.print(
         f"{exp.spec.name}: {len(exp.points)} points, {result.ran} replications run, {result.reused} reused "
@@ -316,6 +317,33 @@ def sweep(
             console.print(f"[red]failed[/] {p.label}, replication {k}: {err}")
         console.print(f"{len(result.failures)} task(s) failed (details in {out}/runs/*/error-*.json); rerun to retry them")
         raise SystemExit(1)
+
+
+def print_points(exp: Any, result: Any, limit: int = 40) -> None:
+    """One line per point: the overall figures a planner compares first."""
+    from rich.table import Table
+
+    from .experiment.statistics import mean_ci95
+
+    table = Table(title=f"{exp.spec.name}: overall, mean ±95% CI", title_justify="left")
+    for col in ("point", "reps", "service level", "ASA", "abandon", "occupancy"):
+        table.add_column(col, justify="left" if col == "point" else "right")
+    for p in exp.points[:limit]:
+        res = result.results[p.index]
+
+        def stat(metric: str) -> tuple[float, float]:
+            vals = [r["metrics"].get(metric) for r in res.values()]
+            return mean_ci95([v for v in vals if v is not None])
+
+        sl, sl_h = stat("overall.all.service_level")
+        asa, _ = stat("overall.all.asa_s")
+        ab, _ = stat("overall.all.abandon_rate")
+        occ, _ = stat("overall.all.occupancy")
+        half = f" ±{100 * sl_h:.1f}" if not math.isnan(sl_h) else ""
+        table.add_row(p.label, str(len(res)), _pct(sl) + half, _fmt_s(asa), _pct(ab), _pct(occ))
+    if len(exp.points) > limit:
+        table.add_row(f"... {len(exp.points) - limit} more in points.csv", "", "", "", "", "")
+    _console().print(table)
 
 
 @cli.command()

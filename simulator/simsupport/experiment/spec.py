@@ -35,7 +35,14 @@ from typing import Annotated, Any
 from pydantic import Field, ValidationError, model_validator
 
 from ..config.base import Frozen, Name
-from ..config.load import _model_at, _TooBig, locate, plain, read_yaml, scenario_from_dict
+from ..config.load import (
+    _model_at,
+    _TooBig,
+    locate,
+    plain,
+    read_yaml,
+    scenario_from_dict,
+)
 from ..config.schema import Scenario
 from ..errors import ScenarioError
 

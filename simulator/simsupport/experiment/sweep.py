@@ -18,7 +18,7 @@ import math
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import as_completed as cf_as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,16 +77,22 @@ class Store:
 
 
 # -- executors --------------------------------------------------------------------------------------
+class _Deferred:
+    """A task of the serial executor: run when its result is asked for, so that each result is
+    stored before the next task starts (an interrupted serial sweep loses nothing finished)."""
+
+    def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        self.fn, self.args = fn, args
+
+    def result(self) -> Any:
+        return self.fn(*self.args)
+
+
 class Serial:
     """In this process, one task at a time (workers=1)."""
 
-    def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
-        f: Future = Future()
-        try:
-            f.set_result(fn(*args))
-        except Exception as exc:  # noqa: BLE001 - reported per task
-            f.set_exception(exc)
-        return f
+    def submit(self, fn: Callable[..., Any], *args: Any) -> _Deferred:
+        return _Deferred(fn, args)
 
     def as_completed(self, futures: Iterable[Any]) -> Iterator[Any]:
         return iter(list(futures))
@@ -101,7 +107,7 @@ class Pool:
     def __init__(self, workers: int) -> None:
         self.pool = ProcessPoolExecutor(max_workers=workers)
 
-    def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
         return self.pool.submit(fn, *args)
 
     def as_completed(self, futures: Iterable[Any]) -> Iterator[Any]:
@@ -199,8 +205,8 @@ def run_sweep(
                 else:
                     todo.append((p, k))
         total += len(todo)
-        if progress:
-            progress(done, total)
+        if progress:  # tasks found in the store count as done
+            progress(done + run.reused, total + run.reused)
         futures = {executor.submit(run_task, p.scenario, k): (p, k) for p, k in todo}
         for fut in executor.as_completed(futures):
             p, k = futures[fut]
@@ -216,7 +222,7 @@ def run_sweep(
                 run.ran += 1
             done += 1
             if progress:
-                progress(done, total)
+                progress(done + run.reused, total + run.reused)
         if precision is None:
             break
         more = False
