@@ -388,6 +388,28 @@ def test_policies_multiply_the_points(tmp_path: Path) -> None:
     assert e.x == "pools.agents.agents" and e.lines == "policy"
 
 
+def test_set_then_policy_then_swept_values(tmp_path: Path) -> None:
+    exp = experiment(tmp_path, """\
+        name: order
+        base: base.yaml
+        set: {channels.phone.rate: 2.8/min}
+        sweep:
+          grid: {staffing: [1.0, 1.2]}
+          policies:
+            one-pool: {}
+            split: {pools: [{name: agents, agents: 12}, {name: extra, agents: 10}], channels.phone.rate: 3/min}
+        """)  # fmt: skip
+    e = load_experiment(exp)
+    got = {(p.labels["staffing"], p.labels["policy"]): ([pool.agents for pool in p.scenario.pools],
+                                                         p.scenario.channels["phone"].rate * 60) for p in e.points}  # fmt: skip
+    assert got == {
+        (1.0, "one-pool"): ([20], pytest.approx(2.8)),
+        (1.0, "split"): ([12, 10], pytest.approx(3.0)),  # the policy overrides `set`
+        (1.2, "one-pool"): ([24], pytest.approx(2.8)),
+        (1.2, "split"): ([14, 12], pytest.approx(3.0)),  # staffing scales the policy's pools
+    }
+
+
 def test_an_invalid_point_names_the_point(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # 17 agents for 18 Erlangs of patient customers: certainly unstable, rejected by validation
     exp = experiment(tmp_path, """\
@@ -770,6 +792,9 @@ def test_points_table_is_mean_and_t_interval(tables: dict[str, Any]) -> None:
                 assert math.isnan(row["mean"]) and math.isnan(row["ci95"])
                 continue
             assert row["mean"] == pytest.approx(math.fsum(vals) / len(vals), rel=1e-12, abs=1e-12), m
+            if len(vals) == 1:  # no spread to estimate
+                assert math.isnan(row["ci95"]), m
+                continue
             half = stats.t.ppf(0.975, len(vals) - 1) * statistics.stdev(vals) / math.sqrt(len(vals))
             assert row["ci95"] == pytest.approx(half, rel=1e-9, abs=1e-12), m
             checked += 1

@@ -254,12 +254,15 @@ def _no_such(path: str, upto: list[str], node: Any, at: list[Any], data: Any) ->
 def _scale_pool(pool: dict[str, Any], factor: Any, path: str) -> None:
     if isinstance(factor, bool) or not isinstance(factor, (int, float)) or factor < 0:
         raise ValueError(f"{path}: a staffing factor is a number of 0 or more, not {factor!r}")
+    def scaled(n: float) -> int:  # half up (not to even), after forgiving float noise
+        return int(math.floor(round(n * factor, 9) + 0.5))
+
     if isinstance(pool.get("agents"), (int, float)):
-        pool["agents"] = int(round(pool["agents"] * factor))
+        pool["agents"] = scaled(pool["agents"])
     if isinstance(pool.get("shifts"), list):
         for sh in pool["shifts"]:
             if isinstance(sh, dict) and isinstance(sh.get("agents"), (int, float)):
-                sh["agents"] = int(round(sh["agents"] * factor))
+                sh["agents"] = scaled(sh["agents"])
 
 
 # -- loading --------------------------------------------------------------------------------------
@@ -300,8 +303,15 @@ def load_experiment(path: str | Path) -> Experiment:
     except _TooBig as exc:
         raise ScenarioError(str(exc), file=str(base)) from None
     sweep = spec.sweep
-    grid = {k: _values(v) for k, v in sweep.grid.items()}
-    zipped = {k: _values(v) for k, v in sweep.zip.items()}
+
+    def values(kind: str, key: str, v: Values) -> list[Any]:
+        try:
+            return _values(v)
+        except ValueError as exc:
+            raise fail(["sweep", kind, key], str(exc)) from None
+
+    grid = {k: values("grid", k, v) for k, v in sweep.grid.items()}
+    zipped = {k: values("zip", k, v) for k, v in sweep.zip.items()}
     lengths = {len(v) for v in zipped.values()}
     if len(lengths) > 1:
         raise fail(["sweep", "zip"], f"zip lists must have one length; they have {sorted(lengths)}")
@@ -354,11 +364,18 @@ def point_key(scenario: Scenario) -> str:
 
 
 def _spec_model(loc: Sequence[Any]) -> Any:
+    """The model whose keys are allowed at `loc` of an experiment file."""
+    import typing
+
+    from pydantic import BaseModel
+
     model: Any = ExperimentSpec
     for key in loc:
         f = getattr(model, "model_fields", {}).get(str(key))
         if f is None:
             break
-        ann = f.annotation
-        model = ann if isinstance(ann, type) else model
+        members = typing.get_args(f.annotation) or (f.annotation,)
+        found = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
+        if found:
+            model = found[0]
     return model

@@ -39,17 +39,22 @@ def replication_frame(exp: Experiment, run: SweepRun) -> pd.DataFrame:
             row.update(res["metrics"])
             rows.append(row)
     df = pd.DataFrame(rows)
-    return df.astype({c: float for c in df.columns if "." in c and df[c].dtype == object}, errors="ignore")
+    undefined = [c for c in _metric_columns(df, exp.dims) if df[c].dtype == object]  # all null: undefined
+    return df.astype({c: float for c in undefined})
 
 
-def _metric_columns(df: pd.DataFrame) -> list[str]:
-    return [c for c in df.columns if "." in c]
+RUN_COLUMNS = ("point", "point_key", "replication", "wall_s", "tickets")
+
+
+def _metric_columns(df: pd.DataFrame, dims: list[str]) -> list[str]:
+    """Metric columns: everything but the run's own columns and the swept paths (dotted too)."""
+    return [c for c in df.columns if c not in RUN_COLUMNS and c not in dims]
 
 
 def point_frame(exp: Experiment, reps: pd.DataFrame) -> pd.DataFrame:
     """Mean and 95% CI of every metric per point (long: one row per point and metric)."""
     rows = []
-    metrics = _metric_columns(reps)
+    metrics = _metric_columns(reps, exp.dims)
     for p in exp.points:
         sub = reps[reps["point"] == p.index]
         if sub.empty:
@@ -70,7 +75,7 @@ def comparison_frame(exp: Experiment, reps: pd.DataFrame) -> pd.DataFrame:
     policies = list(exp.spec.sweep.policies)
     ref = policies[0]
     others = [d for d in exp.dims if d != "policy"]
-    metrics = _metric_columns(reps)
+    metrics = _metric_columns(reps, exp.dims)
     rows = []
     groups = reps.groupby(others, dropna=False, sort=False) if others else [((), reps)]
     for key, g in groups:
