@@ -201,18 +201,11 @@ def run(
     no_plots: bool,
 ) -> None:
     """Run a scenario's replications and write summary, tables and plots."""
-    from .config.load import load_scenario
+    from .config.load import load_scenario_with
     from .experiment.replications import default_workers, run_replications
     from .outputs.report import write_run
 
-    overrides: dict[str, Any] = {}
-    if replications is not None:
-        overrides["replications"] = replications
-    if seed is not None:
-        overrides["seed"] = seed
-    if horizon is not None:
-        overrides["horizon"] = horizon
-    s = load_scenario(scenario, overrides=overrides)
+    s = load_scenario_with(scenario, horizon=horizon, replications=replications, seed=seed)
     out = out or Path("results") / s.name
     n_workers = workers or default_workers()
     with _Progress(s.replications, f"{s.name}: replications") as progress:
@@ -383,8 +376,13 @@ def check(
     """Rerun scenarios and compare with their baselines: exit 0 pass, 1 regression, 2 bad input."""
     from .experiment.replications import default_workers
     from .outputs.summary import scenario_hash
-    from .regression.baseline import baseline_path, load_for_run, read_baseline, run_metrics
-    from .regression.compare import CheckConfig, ScenarioCheck, compare
+    from .regression.baseline import (
+        baseline_path,
+        load_for_run,
+        read_baseline,
+        run_metrics,
+    )
+    from .regression.compare import ScenarioCheck, compare
     from .regression.report import write_json_report, write_junit
 
     config = _check_config(config_file)
@@ -411,7 +409,7 @@ def check(
 
 
 def _check_config(path: Path | None) -> Any:
-    from .config.load import plain, read_yaml
+    from .config.load import read_data
     from .errors import ScenarioError
     from .regression.compare import CheckConfig
 
@@ -420,7 +418,7 @@ def _check_config(path: Path | None) -> Any:
     from pydantic import ValidationError
 
     try:
-        return CheckConfig.model_validate(plain(read_yaml(path)) or {})
+        return CheckConfig.model_validate(read_data(path)[1] or {})
     except ValidationError as exc:
         err = exc.errors(include_url=False)[0]
         where = ".".join(str(p) for p in err["loc"])

@@ -16,7 +16,10 @@ from .derived import (
     channel_mix,
     handle_time_spec,
     pool_serves,
+    served,
     single_language,
+    ticket_kinds,
+    who,
 )
 from .journey_checks import has_agents as _has_agents
 from .journey_checks import is_tiered, journey_problems
@@ -149,33 +152,14 @@ def _names(s: Scenario) -> Iterator[Problem]:
 def _servable(s: Scenario) -> Iterator[Problem]:
     if is_tiered(s):
         return  # checked tier by tier (journey_checks)
-    fallback = s.routing.language_fallback
-    vips = [False, True] if s.customers.vip_share > 0 else [False]
-    if s.customers.vip_share >= 1:
-        vips = [True]
     staffed = [p for p in s.pools if _has_agents(p)]
-    for cname, ch in s.channels.items():
-        if ch.rate == 0:
-            continue
-        for cat, share in channel_mix(s, ch).items():
-            if share == 0:
-                continue
-            for lang, lshare in s.customers.languages.items():
-                if lshare == 0:
-                    continue
-                for vip in vips:
-                    langs = [lang] if fallback is None else [lang, fallback.to]
-                    if not any(
-                        pool_serves(s, p, cname, cat, lg, vip) is not None for p in staffed for lg in langs
-                    ):
-                        who = f"{'VIP ' if vip else ''}{cat} tickets"
-                        if not single_language(s):
-                            who += f" in {lang}"
-                        yield ("channels", cname), (
-                            f"no pool with agents can serve {who} on channel {cname!r}; add a pool "
-                            f"(or a skill, language or channel to one) that covers them"
-                        )
-                        return
+    for cname, cat, lang, vip in ticket_kinds(s):
+        if not served(s, staffed, cname, cat, lang, vip):
+            yield ("channels", cname), (
+                f"no pool with agents can serve {who(s, cat, lang, vip)} on channel {cname!r}; add a pool "
+                f"(or a skill, language or channel to one) that covers them"
+            )
+            return
 
 
 def _mean_work(s: Scenario, cat_name: str, cat: Category, channel: str) -> float:

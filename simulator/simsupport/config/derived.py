@@ -4,6 +4,7 @@ many agents a pool has on duty on average."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from .base import on_duty
@@ -27,6 +28,35 @@ def pool_serves(
     if pool.languages is not None and not single_language(s) and language not in pool.languages:
         return None
     return pool.proficiency(category, s.categories[category].skill)
+
+
+def ticket_kinds(s: Scenario) -> Iterator[tuple[str, str, str, bool]]:
+    """Every (channel, category, language, VIP) that arrives with a positive share."""
+    share = s.customers.vip_share
+    vips = [False, True] if 0 < share < 1 else [share >= 1]
+    for cname, ch in s.channels.items():
+        if ch.rate == 0:
+            continue
+        for cat, cshare in channel_mix(s, ch).items():
+            if cshare == 0:
+                continue
+            for lang, lshare in s.customers.languages.items():
+                if lshare > 0:
+                    for vip in vips:
+                        yield cname, cat, lang, vip
+
+
+def who(s: Scenario, category: str, language: str, vip: bool) -> str:
+    """'VIP kyc tickets in zh', for messages."""
+    text = f"{'VIP ' if vip else ''}{category} tickets"
+    return text if single_language(s) else text + f" in {language}"
+
+
+def served(s: Scenario, pools: list[Pool], channel: str, category: str, language: str, vip: bool) -> bool:
+    """Can any of `pools` take such a ticket (in its language, or the fallback language)?"""
+    fb = s.routing.language_fallback
+    langs = [language] if fb is None else [language, fb.to]
+    return any(pool_serves(s, p, channel, category, lg, vip) is not None for p in pools for lg in langs)
 
 
 def channel_mix(s: Scenario, channel: Channel) -> dict[str, float]:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from .base import on_duty
-from .derived import channel_mix, entry_tier, pool_serves, single_language
+from .derived import entry_tier, served, ticket_kinds, tier_chain, who
 from .schema import Pool, Scenario
 
 Problem = tuple[tuple[Any, ...], str]
@@ -165,49 +165,26 @@ def _initial(s: Scenario) -> Iterator[Problem]:
 
 def _servable_by_tier(s: Scenario) -> Iterator[Problem]:
     """Every ticket can be served where it enters and at every tier it may escalate to."""
-    fallback = s.routing.language_fallback
-    vips = [False, True] if 0 < s.customers.vip_share < 1 else [s.customers.vip_share >= 1]
     entry = entry_tier(s)
     esc = s.escalation or {}
-
-    def served(pools: list[Pool], cname: str, cat: str, lang: str, vip: bool) -> bool:
-        langs = [lang] if fallback is None else [lang, fallback.to]
-        return any(pool_serves(s, p, cname, cat, lg, vip) is not None for p in pools for lg in langs)
-
     staffed = [p for p in s.pools if has_agents(p)]
-    for cname, ch in s.channels.items():
-        if ch.rate == 0:
-            continue
-        for cat, share in channel_mix(s, ch).items():
-            if share == 0:
-                continue
-            start = s.routing.direct.get(cat, entry)
-            for lang, lshare in s.customers.languages.items():
-                if lshare == 0:
-                    continue
-                for vip in vips:
-                    who = f"{'VIP ' if vip else ''}{cat} tickets" + ("" if single_language(s) else f" in {lang}")
-                    pools = [p for p in staffed if p.tier == start or (vip and p.serves == "vip")]
-                    if not served(pools, cname, cat, lang, vip):
-                        yield ("channels", cname), (
-                            f"no pool with agents of tier {start} (where they enter) can serve {who} on "
-                            f"channel {cname!r}; add a pool of that tier that covers them, or route them "
-                            "elsewhere (routing.direct)"
-                        )
-                        return
-                    tier = start
-                    seen = {tier}
-                    while (rule := esc.get(tier)) is not None and rule.p(cat) > 0:
-                        tier = rule.target(cat)  # type: ignore[assignment]
-                        if tier in seen:
-                            break
-                        seen.add(tier)
-                        if not served([p for p in staffed if p.tier == tier], cname, cat, lang, vip):
-                            yield ("escalation",), (
-                                f"{who} on channel {cname!r} escalate to tier {tier}, but no pool with "
-                                "agents of that tier can serve them; add one that covers them"
-                            )
-                            return
+    for cname, cat, lang, vip in ticket_kinds(s):
+        start = s.routing.direct.get(cat, entry)
+        pools = [p for p in staffed if p.tier == start or (vip and p.serves == "vip")]
+        if not served(s, pools, cname, cat, lang, vip):
+            yield ("channels", cname), (
+                f"no pool with agents of tier {start} (where they enter) can serve {who(s, cat, lang, vip)} on "
+                f"channel {cname!r}; add a pool of that tier that covers them, or route them elsewhere "
+                "(routing.direct)"
+            )
+            return
+        for tier in tier_chain(s, cat, start)[1:]:
+            if not served(s, [p for p in staffed if p.tier == tier], cname, cat, lang, vip):
+                yield ("escalation",), (
+                    f"{who(s, cat, lang, vip)} on channel {cname!r} escalate to tier {tier}, but no pool with "
+                    "agents of that tier can serve them; add one that covers them"
+                )
+                return
 
 
 def has_agents(pool: Pool) -> bool:

@@ -334,14 +334,27 @@ def scenario_from_dict(
     return scenario
 
 
+def read_data(path: str | Path) -> tuple[Any, Any]:
+    """A YAML file as (tree with line numbers, plain data); ScenarioError if it is unreadable."""
+    tree = read_yaml(path)
+    try:
+        return tree, plain(tree)
+    except _TooBig as exc:
+        raise ScenarioError(str(exc), file=str(path)) from None
+
+
+def load_scenario_with(
+    path: str | Path, *, horizon: str | None = None, replications: int | None = None, seed: int | None = None
+) -> Scenario:
+    """A scenario file with the command line's usual overrides (None: as in the file)."""
+    given = {"horizon": horizon, "replications": replications, "seed": seed}
+    return load_scenario(path, overrides={k: v for k, v in given.items() if v is not None})
+
+
 def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:
     """Read, validate and check a scenario file. `overrides` replaces top-level keys."""
     path = Path(path)
-    tree = read_yaml(path)
-    try:
-        data = plain(tree)
-    except _TooBig as exc:
-        raise ScenarioError(str(exc), file=str(path)) from None
+    tree, data = read_data(path)
     if overrides:
         data = {**data, **overrides}
     return scenario_from_dict(

@@ -35,14 +35,7 @@ from typing import Annotated, Any
 from pydantic import Field, ValidationError, model_validator
 
 from ..config.base import Frozen, Name
-from ..config.load import (
-    _model_at,
-    _TooBig,
-    locate,
-    plain,
-    read_yaml,
-    scenario_from_dict,
-)
+from ..config.load import _model_at, locate, read_data, scenario_from_dict
 from ..config.schema import Scenario
 from ..errors import ScenarioError
 
@@ -273,11 +266,7 @@ def _values(v: Values) -> list[Any]:
 def load_experiment(path: str | Path) -> Experiment:
     """Read and validate an experiment file and every point it defines."""
     path = Path(path)
-    tree = read_yaml(path)
-    try:
-        raw = plain(tree)
-    except _TooBig as exc:
-        raise ScenarioError(str(exc), file=str(path)) from None
+    tree, raw = read_data(path)
     if not isinstance(raw, Mapping):
         raise ScenarioError("an experiment is a mapping with name, base and sweep", file=str(path))
 
@@ -297,11 +286,7 @@ def load_experiment(path: str | Path) -> Experiment:
     base = (path.parent / spec.base).resolve()
     if not base.is_file():
         raise fail(["base"], f"base scenario {spec.base!r} not found (looked for {base})")
-    base_tree = read_yaml(base)
-    try:
-        base_data = plain(base_tree)
-    except _TooBig as exc:
-        raise ScenarioError(str(exc), file=str(base)) from None
+    _, base_data = read_data(base)
     sweep = spec.sweep
 
     def values(kind: str, key: str, v: Values) -> list[Any]:

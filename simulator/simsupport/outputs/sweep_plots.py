@@ -12,7 +12,6 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
 from ..units import format_duration
-
 from .plots import COLORS, DurationLocator, _duration_axis, _save
 
 

@@ -14,10 +14,9 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 from .. import __version__
-from ..config.load import load_scenario
+from ..config.load import load_scenario_with
 from ..config.schema import Scenario
 from ..errors import ScenarioError
 from ..experiment.replications import run_replications
@@ -50,15 +49,7 @@ def run_metrics(scenario: Scenario, workers: int = 1) -> dict[str, list[float]]:
     return {m: [float(f.get(m, math.nan)) for f in flat] for m in names}
 
 
-def load_for_run(path: Path, *, horizon: str | None = None, replications: int | None = None, seed: int | None = None) -> Scenario:
-    overrides: dict[str, Any] = {}
-    if horizon is not None:
-        overrides["horizon"] = horizon
-    if replications is not None:
-        overrides["replications"] = replications
-    if seed is not None:
-        overrides["seed"] = seed
-    return load_scenario(path, overrides=overrides)
+load_for_run = load_scenario_with
 
 
 def make_baseline(path: Path, *, horizon: str | None, replications: int | None, workers: int) -> Baseline:
