@@ -452,6 +452,100 @@ def _print_check(c: Any) -> None:
 
 
 @cli.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder [results/<name>-staffing].")
+@click.option("--workers", "-w", type=click.IntRange(1), help="Local worker processes [all cores].")
+@click.option("--scheduler", help="Evaluate on a Dask cluster: the scheduler's address.")
+@click.option("--replications", "-r", type=click.IntRange(2), help="Replications per evaluation [staffing.replications, or the scenario's].")
+@click.option("--horizon", help="Override the horizon while searching, e.g. 2d.")
+@click.option("--no-plots", is_flag=True, help="Skip the plot.")
+def staff(
+    scenario: Path, out: Path | None, workers: int | None, scheduler: str | None, replications: int | None,
+    horizon: str | None, no_plots: bool,
+) -> None:  # fmt: skip
+    """Recommend the cheapest headcount per pool and shift that meets every SLA with 95% confidence."""
+    from .config.load import load_scenario_with, read_data
+    from .experiment.replications import default_workers
+    from .experiment.sweep import Store, make_executor
+    from .outputs.staffing import write_staffing
+    from .staffing.analytic import analytic_start, pool_needs
+    from .staffing.search import Evaluator, search
+    from .staffing.variables import cost, decision_variables
+
+    s = load_scenario_with(scenario, horizon=horizon)
+    goal = s.staffing
+    scopes = list(goal.scopes) if goal is not None else ["overall"]
+    reps = replications or (goal.replications if goal is not None and goal.replications else s.replications)
+    data = read_data(scenario)[1]
+    if horizon is not None:
+        data = {**data, "horizon": horizon}
+    vars_ = decision_variables(s)
+    needs = pool_needs(s)
+    start = analytic_start(s, vars_, needs)
+    out = out or Path("results") / f"{s.name}-staffing"
+    executor = make_executor(workers or default_workers(), scheduler)
+    console = _console()
+    console.print(f"{s.name}: {len(vars_)} staffing decisions, {reps} replications per evaluation, scopes {', '.join(scopes)}")
+    try:
+        ev = Evaluator(s, data, vars_, reps, scopes, Store(out), executor, scenario.resolve().parent, str(scenario))
+        result = search(ev, start, note=lambda msg: console.print("  " + msg))
+    except KeyboardInterrupt:
+        _console(stderr=True).print("interrupted: evaluations so far are stored; run the same command again to resume")
+        raise SystemExit(130) from None
+    finally:
+        executor.close()
+    settings = {"replications": reps, "scopes": scopes, "horizon": horizon}
+    written = write_staffing(s, scenario, vars_, needs, result, out, plots=not no_plots, settings=settings)
+    _print_staffing(vars_, result, cost)
+    console.print(
+        f"{result.evaluations} staffings evaluated, {result.replications_run} replications run "
+        f"({result.replications_reused} reused), {result.wall_s:,.1f} s; wrote " + ", ".join(p.name for p in written)
+    )
+    for label in result.straddle:
+        console.print(
+            f"note: one agent fewer on {label} meets every target on average, but not with 95% confidence "
+            "(its interval straddles the target); more replications (-r) may settle it"
+        )
+    if not result.feasible:
+        e = result.evaluation
+        missed = e.missed() or [(ch, sc, e.lower((ch, sc))) for (ch, sc) in e.levels][:1]
+        worst = min(missed, key=lambda m: m[2] - e.targets[m[0]]) if missed else None
+        what = (
+            f"channel {worst[0]!r} ({worst[1]}) reaches at best {100 * worst[2]:.1f}% (lower 95% bound) against "
+            f"its target {100 * e.targets[worst[0]]:.0f}%" if worst else "the scenario cannot be evaluated"
+        )
+        bound = ", ".join(result.binding) or "none"
+        console.print(
+            f"[red]no staffing within the bounds meets every target[/]: {what}; decisions at their upper "
+            f"bound: {bound}. Raise those bounds (pools.*.bounds.max), or accept a lower target."
+        )
+        raise SystemExit(1)
+
+
+def _print_staffing(vars_: list[Any], result: Any, cost: Any) -> None:
+    from rich.table import Table
+
+    table = Table(title="recommended staffing (headcount before shrinkage)", title_justify="left")
+    for col in ("pool / shift", "recommended", "now", "change", "weekly cost"):
+        table.add_column(col, justify="left" if col == "pool / shift" else "right")
+    for v in vars_:
+        rec, cur = result.x[v.label], v.current
+        table.add_row(v.label, str(rec), str(cur), f"{rec - cur:+d}" if rec != cur else "", f"{rec * v.weekly_cost:,.0f}")
+    total, now = cost(vars_, result.x), cost(vars_, {v.label: v.current for v in vars_})
+    table.add_row("[bold]total[/]", "", "", f"{100 * (total / now - 1):+.1f}%" if now else "", f"{total:,.0f}")
+    _console().print(table)
+    levels = Table(title="service level achieved (mean, lower 95% bound)", title_justify="left")
+    for col in ("channel", "scope", "target", "mean", "lower bound", ""):
+        levels.add_column(col, justify="left" if col in ("channel", "scope") else "right")
+    e = result.evaluation
+    for (ch, scope), (mean, _half) in sorted(e.levels.items()):
+        lb = e.lower((ch, scope))
+        ok = "[green]met[/]" if lb >= e.targets[ch] else "[red]missed[/]"
+        levels.add_row(ch, scope, _pct(e.targets[ch]), _pct(mean), _pct(lb), ok)
+    _console().print(levels)
+
+
+@cli.command()
 @click.argument("folder", type=click.Path(file_okay=False, exists=True, path_type=Path))
 def plot(folder: Path) -> None:
     """Redraw a sweep's plots from its stored tables, without rerunning anything."""

@@ -260,6 +260,28 @@ class Shift(Frozen):
         return v
 
 
+class StaffBounds(Frozen):
+    """Smallest and largest headcount `simsupport staff` may recommend."""
+
+    min: Headcount = 0
+    max: Headcount | None = None
+
+    @model_validator(mode="after")
+    def _order(self) -> StaffBounds:
+        if self.max is not None and self.max < self.min:
+            raise ValueError(f"max ({self.max}) is below min ({self.min})")
+        return self
+
+
+class StaffingGoal(Frozen):
+    """What `simsupport staff` must meet: every channel's SLA target with 95% confidence in
+    each listed scope (`worst_hour`: the desk's worst clock hour; `volatile`: tickets that arrive
+    while the market is volatile), estimated with `replications` (default: the scenario's)."""
+
+    scopes: Annotated[list[Literal["overall", "worst_hour", "volatile"]], Field(min_length=1)] = ["overall"]
+    replications: Annotated[int, Field(ge=2, le=1000)] | None = None
+
+
 class Pool(Frozen):
     """A team of interchangeable agents.
 
@@ -281,7 +303,10 @@ class Pool(Frozen):
     ] = "24x7"
     shrinkage: Annotated[float, Field(ge=0, lt=1)] = 0.0
     timezone: TimeZone = "UTC"
-
+    cost: Annotated[float, Field(gt=0)] = Field(default=1.0, description="cost of an agent-hour (for `simsupport staff`)")
+    bounds: StaffBounds | None = Field(
+        default=None, description="headcount bounds for `simsupport staff` (the pool's, or each shift's)"
+    )
 
     @model_validator(mode="after")
     def _headcount(self) -> Pool:
@@ -383,6 +408,7 @@ class Scenario(Frozen):
     routing: Routing = Routing()
     market: Market | None = None
     surge: Surge | None = None
+    staffing: StaffingGoal | None = None
     chatbot: Chatbot | None = None
     escalation: dict[Name, EscalationRule] | None = None
     initial: Initial | None = None

@@ -1,0 +1,136 @@
+"""What `simsupport staff` writes: the staffing table, the achieved service levels, the scenario
+with the recommended staffing (ready to run), the search's log, and the day plot."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from ..config.base import on_duty
+from ..config.load import read_yaml
+from ..config.schema import Scenario
+from ..staffing.analytic import PoolNeed, _coverage
+from ..staffing.search import SearchResult
+from ..staffing.variables import Variable, apply_to_tree
+from .files import atomic_write, write_json, write_table
+from .plots import COLORS, _save
+
+
+def staffing_frame(vars_: list[Variable], result: SearchResult) -> pd.DataFrame:
+    rows = []
+    for v in vars_:
+        rec, cur = result.x[v.label], v.current
+        rows.append({
+            "pool": v.pool, "shift": v.label.split("/", 1)[1] if "/" in v.label else "", "recommended": rec,
+            "in_scenario": cur, "analytic_start": result.start[v.label], "change": rec - cur,
+            "hours_per_week": v.hours_per_week, "cost_per_hour": v.cost_per_hour,
+            "weekly_cost": rec * v.weekly_cost, "weekly_cost_in_scenario": cur * v.weekly_cost,
+            "at_bound": "max" if rec >= v.hi else ("min" if rec <= v.lo and v.lo > 0 else ""),
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def achieved_frame(result: SearchResult) -> pd.DataFrame:
+    e = result.evaluation
+    rows = []
+    for (ch, scope), (mean, half) in sorted(e.levels.items()):
+        lb = e.lower((ch, scope))
+        rows.append({"channel": ch, "scope": scope, "target": e.targets[ch], "service_level": mean, "ci95": half,
+                     "lower_bound": lb, "met": bool(lb >= e.targets[ch])})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def write_staffed_scenario(src: Path, vars_: list[Variable], x: dict[str, int], out: Path) -> Path:
+    """The scenario file with the recommended headcounts, comments and layout kept."""
+    from ruamel.yaml import YAML
+
+    tree = read_yaml(src)
+    apply_to_tree(tree, vars_, x)
+    yaml = YAML()
+    yaml.preserve_quotes = True
+
+    def write(p: Path) -> None:
+        with open(p, "w", encoding="utf-8") as fh:
+            fh.write(f"# staffing recommended by `simsupport staff` from {src.name}\n")
+            yaml.dump(tree, fh)
+
+    return atomic_write(out, write)
+
+
+def on_duty_profile(s: Scenario, v_pool: str, x: dict[str, int], vars_: list[Variable], t: np.ndarray) -> np.ndarray:
+    """Agents of a pool on duty in each hour of the first week under staffing x."""
+    spec = s.pool(v_pool)
+    mine = [v for v in vars_ if v.pool == v_pool]
+    if len(mine) == 1 and mine[0].shift is None:
+        n = on_duty(x[mine[0].label], spec.shrinkage)
+        if spec.shifts == "follow_the_sun":
+            return np.full(len(t), float(n))
+        return np.full(len(t), float(n))
+    cover = _coverage(s, v_pool, t)
+    return sum(cover[v.shift] * on_duty(x[v.label], spec.shrinkage) for v in mine)  # type: ignore[return-value]
+
+
+def day_plot(s: Scenario, needs: list[PoolNeed], vars_: list[Variable], result: SearchResult, path: Path) -> Path:
+    """Per pool, over the hours of the day (UTC, averaged over the week): the offered load, the
+    agents the hourly Erlang estimate asks for, and the agents on duty in the recommendation."""
+    shown = [n for n in needs if n.load.sum() > 0]
+    cols = min(3, max(len(shown), 1))
+    rows = int(math.ceil(max(len(shown), 1) / cols))
+    fig = Figure(figsize=(4.4 * cols, 2.9 * rows + 0.9), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False).ravel())
+    for ax, need in zip(axes, shown):
+        hour = ((need.t + s.start.timestamp()) % 86400 // 3600).astype(int)
+
+        def by_hour(values: np.ndarray) -> np.ndarray:
+            return np.array([values[hour == h].mean() for h in range(24)])
+
+        rec = on_duty_profile(s, need.pool, result.x, vars_, need.t)
+        cur = on_duty_profile(s, need.pool, {v.label: v.current for v in vars_}, vars_, need.t)
+        h = np.arange(24)
+        ax.fill_between(h, 0, by_hour(need.load), step="post", color="0.85", label="offered load (Erlangs)")
+        ax.step(h, by_hour(need.agents), where="post", color=COLORS[1], lw=1.4, ls="--", label="hourly Erlang estimate")
+        ax.step(h, by_hour(cur), where="post", color="0.4", lw=1.2, ls=":", label="on duty now")
+        ax.step(h, by_hour(rec), where="post", color=COLORS[0], lw=2.0, label="on duty, recommended")
+        ax.set_title(need.pool, loc="left", fontsize=10)
+        ax.set_xlim(0, 23)
+        ax.set_xticks(range(0, 24, 3))
+        ax.set_ylim(bottom=0)
+        ax.grid(alpha=0.3)
+    for ax in axes[len(shown) :]:
+        ax.set_axis_off()
+    if shown:
+        axes[0].legend(fontsize=7, loc="upper left")
+        for ax in axes[max(0, len(shown) - cols) : len(shown)]:
+            ax.set_xlabel("hour of day (UTC)")
+    fig.suptitle(f"{s.name}: agents over the day, recommended against the load", fontsize=12)
+    return _save(fig, path)
+
+
+def write_staffing(
+    s: Scenario, src: Path, vars_: list[Variable], needs: list[PoolNeed], result: SearchResult, out: Path,
+    *, plots: bool = True, settings: dict[str, Any] | None = None,
+) -> list[Path]:  # fmt: skip
+    table = staffing_frame(vars_, result)
+    achieved = achieved_frame(result)
+    written = [
+        write_table(out / "staffing.csv", table),
+        write_table(out / "staffing.parquet", table),
+        write_table(out / "achieved.csv", achieved),
+        write_staffed_scenario(src, vars_, result.x, out / f"{s.name}-staffed.yaml"),
+        write_json(out / "search.json", {
+            "scenario": s.name, "feasible": result.feasible, "settings": settings or {},
+            "weekly_cost": float(table["weekly_cost"].sum()),
+            "weekly_cost_in_scenario": float(table["weekly_cost_in_scenario"].sum()),
+            "evaluations": result.evaluations, "replications_run": result.replications_run,
+            "replications_reused": result.replications_reused, "wall_s": result.wall_s,
+            "binding": result.binding, "straddle": result.straddle, "history": result.history,
+        }),  # fmt: skip
+    ]
+    if plots:
+        written.append(day_plot(s, needs, vars_, result, out / "staffing.png"))
+    return written
