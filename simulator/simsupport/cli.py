@@ -503,8 +503,8 @@ def staff(
     )
     for label in result.straddle:
         console.print(
-            f"note: one agent fewer on {label} meets every target on average, but not with 95% confidence "
-            "(its interval straddles the target); more replications (-r) may settle it"
+            f"note: with one agent fewer on {label} the 95% intervals straddle the targets (not surely met, "
+            "not surely missed); more replications (-r) may show that one fewer is enough"
         )
     if not result.feasible:
         e = result.evaluation

@@ -29,6 +29,8 @@ def is_tiered(s: Scenario) -> bool:
 
 
 def journey_problems(s: Scenario) -> Iterator[Problem]:
+    if s.staffing is not None and "volatile" in s.staffing.scopes and s.market is None:
+        yield ("staffing", "scopes"), "the volatile scope needs a market: add a `market:` section or drop `volatile`"
     yield from _chatbot(s)
     yield from _escalation(s)
     yield from _routing(s)

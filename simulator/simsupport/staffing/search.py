@@ -76,7 +76,7 @@ class SearchResult:
     evaluations: int = 0
     wall_s: float = 0.0
     binding: list[str] = field(default_factory=list)  # decisions at their upper bound when infeasible
-    straddle: list[str] = field(default_factory=list)  # one fewer meets the targets on average, not surely
+    straddle: list[str] = field(default_factory=list)  # one fewer: the CIs straddle the targets
 
 
 class Evaluator:
@@ -203,12 +203,14 @@ def search(
                 break
             steps = {k: max(1, s // 2) for k, s in steps.items()}
     binding = [v.label for v in vars_ if x[v.label] >= v.hi] if not feasible else []
-    # one agent fewer that meets every target on average but not with 95% confidence: say so
+    # one agent fewer whose intervals straddle the targets (neither surely met nor surely missed): say so
     straddle = []
     if feasible:
         cands = [(v, {**x, v.label: x[v.label] - 1}) for v in vars_ if x[v.label] - 1 >= v.lo]
         for (v, y), ey in zip(cands, ev([y for _, y in cands]) if cands else []):
-            if ey.error is None and ey.levels and all(m >= ev.targets[ch] for (ch, _), (m, _h) in ey.levels.items()):
+            if ey.error is None and ey.levels and all(
+                m + (h if math.isfinite(h) else 0.0) >= ev.targets[ch] for (ch, _), (m, h) in ey.levels.items()
+            ):  # no target is surely missed either: the intervals straddle
                 straddle.append(v.label)
     return SearchResult(
         straddle=straddle,
