@@ -424,7 +424,7 @@ def test_injected_handle_time_change_fails_the_check(injected_check: dict[str, A
     assert failing and {f["verdict"] for f in failing.values()} == {"regression"}
     key = [m for m in failing if m.rsplit(".", 1)[1] in ("service_level", "asa_s", "occupancy")]
     assert "overall.all.occupancy" in key, sorted(failing)
-    assert any(m.endswith(".asa_s") or m.endswith(".service_level") for m in key), sorted(failing)
+    assert any(m.endswith((".asa_s", ".service_level")) for m in key), sorted(failing)
     # every regression points the way slower handling pushes it
     worse_up = ("occupancy", "asa_s", "mean_wait_s", "abandon_rate", "abandoned", "p_wait", "mean_queue",
                 "wait_p90_s", "wait_p99_s", "sla_breach_rate", "resolution_time_s", "resolution_p90_s")  # fmt: skip
@@ -464,7 +464,7 @@ def test_injected_change_junit(injected: dict[str, Any], injected_check: dict[st
         if fails:
             failed[case.get("name")] = fails[0]
     assert set(failed) == {f["metric"] for f in sc["failures"]}
-    for name, el in failed.items():
+    for el in failed.values():
         assert el.get("type") == "regression"
         assert el.get("message").startswith("regression: ") and "p = " in el.get("message")
         assert "the scenario file changed since the baseline" in el.get("message")
@@ -492,7 +492,7 @@ def test_json_report_structure_matches_console(injected_check: dict[str, Any]) -
     # console: the summary line and one table row per moved metric (up to 30), same verdict
     out = injected_check["stdout"]
     moved = [r for r in sc["metrics"] if r["verdict"] != "same"]
-    assert f"busy-desk: {len(sc['failures'])} regression(s); {sc['compared']} metrics compared (statistical, alpha 0.01), {len(moved)} moved (the scenario file changed since the baseline)" in out  # noqa: E501
+    assert f"busy-desk: {len(sc['failures'])} regression(s); {sc['compared']} metrics compared (statistical, alpha 0.01), {len(moved)} moved (the scenario file changed since the baseline)" in out
     rows = {}
     for line in out.splitlines():
         cells = [c.strip() for c in line.strip("│ ").split("│")]
@@ -638,7 +638,7 @@ def test_seed_and_replications_in_the_file_do_not_matter_after_the_baseline(
 
 # -- 6. missing and corrupt baselines, bad configs -------------------------------------------------------
 def test_missing_baseline(desk: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = cli(["check", str(desk["scenario"]), "--baseline", str(desk["bl"]), "-w", "1"], capsys)
+    code, _, err = cli(["check", str(desk["scenario"]), "--baseline", str(desk["bl"]), "-w", "1"], capsys)
     assert code == 2
     one_paragraph(err)
     expected = desk["bl"] / f"{NAME}.json"
@@ -661,7 +661,7 @@ def _corrupt_cases() -> list[Any]:
         pytest.param(None, "", ("not readable JSON",), id="empty-file"),
         pytest.param(None, "[1, 2, 3]", ("corrupt", "scenario"), id="json-list"),
         *[pytest.param(drop(k), None, ("corrupt", f"`{k}`"), id=f"no-{k}")
-          for k in ("scenario", "scenario_hash", "seed", "replications", "metrics")],  # fmt: skip
+          for k in ("scenario", "scenario_hash", "seed", "replications", "metrics")],
         pytest.param(lambda d: d.update(replications="6"), None, ("corrupt", "`replications`"), id="replications-str"),
         pytest.param(lambda d: d.update(metrics=[1, 2]), None, ("corrupt", "`metrics`"), id="metrics-list"),
         pytest.param(metric(lambda v: v.pop()), None, ("corrupt", "overall.all.occupancy", "6 numbers"), id="too-few"),
@@ -669,7 +669,7 @@ def _corrupt_cases() -> list[Any]:
         pytest.param(metric(lambda v: v.__setitem__(2, "0.7")), None, ("corrupt", "overall.all.occupancy"), id="string-value"),
         pytest.param(metric(lambda v: v.__setitem__(2, True)), None, ("corrupt", "overall.all.occupancy"), id="bool-value"),
         pytest.param(lambda d: d["metrics"].update({"overall.all.occupancy": 0.7}), None,
-                     ("corrupt", "overall.all.occupancy"), id="scalar-not-list"),  # fmt: skip
+                     ("corrupt", "overall.all.occupancy"), id="scalar-not-list"),
         pytest.param(lambda d: d.update(format=2), None, ("format 2",), id="newer-format"),
         pytest.param(lambda d: d.update(format="1"), None, ("format",), id="format-str"),
         pytest.param(lambda d: d.update(metrics={}), None, ("metrics",), id="empty-metrics"),
