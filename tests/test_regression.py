@@ -300,7 +300,9 @@ def test_nan_metrics() -> None:
         "overall.all.partly": [1.5, 2.5, nan, 2.0],
     }
     rows = {r.metric: r for r in compare(old, new, CheckConfig())}
-    for m in ("overall.all.gone_undefined", "overall.all.came_defined", "overall.all.one_value"):
+    # defined before, undefined in every replication now: the metric is gone, which fails
+    assert rows["overall.all.gone_undefined"].verdict == "missing"
+    for m in ("overall.all.came_defined", "overall.all.one_value"):
         assert rows[m].verdict == "untestable", m
         assert math.isnan(rows[m].p_value)
     # NaN in the same replications on both sides: identical, nothing to test
@@ -309,7 +311,9 @@ def test_nan_metrics() -> None:
     assert rows["overall.all.partly"].verdict == "within noise"
     assert rows["overall.all.partly"].p_value == pytest.approx(welch_p(np.array([1.0, 2.0, 3.0]), np.array([1.5, 2.5, 2.0])))
     assert rows["overall.all.partly"].old == 2.0 and rows["overall.all.partly"].new == 2.0
-    assert ScenarioCheck(NAME, "x", "statistical", 0.01, False, "0", list(rows.values())).passed  # untestable passes
+    kept = [r for m, r in rows.items() if m != "overall.all.gone_undefined"]
+    assert ScenarioCheck(NAME, "x", "statistical", 0.01, False, "0", kept).passed  # untestable passes
+    assert not ScenarioCheck(NAME, "x", "statistical", 0.01, False, "0", list(rows.values())).passed  # a metric gone fails
     exact = {r.metric: r.verdict for r in compare(old, new, CheckConfig(mode="exact"))}
     assert exact["overall.all.never_defined"] == "same" and exact["overall.all.gone_undefined"] == "changed"
 

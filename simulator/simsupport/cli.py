@@ -363,7 +363,7 @@ def baseline(scenarios: tuple[Path, ...], out: Path, horizon: str | None, replic
 @click.argument("scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--baseline", "folder", required=True, type=click.Path(file_okay=False, path_type=Path), help="Baseline folder.")
 @click.option("--mode", type=click.Choice(["statistical", "exact"]), help="[statistical, or the config's]")
-@click.option("--alpha", type=click.FloatRange(0, 0.5, min_open=True), help="Family-wise false-alarm level [0.01].")
+@click.option("--alpha", type=click.FloatRange(0, 0.5, min_open=True, max_open=True), help="Family-wise false-alarm level [0.01].")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
               help="YAML with mode, alpha, metrics (patterns), ignore, tolerances.")  # fmt: skip
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="Write a JSON report here.")
@@ -417,6 +417,9 @@ def _check_config(path: Path | None) -> Any:
         return CheckConfig()
     from pydantic import ValidationError
 
+    text = path.read_text(encoding="utf-8") if path.is_file() else None
+    if text is not None and not [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]:
+        return CheckConfig()  # every key is optional: an empty file means the defaults
     try:
         return CheckConfig.model_validate(read_data(path)[1] or {})
     except ValidationError as exc:

@@ -99,12 +99,20 @@ def read_baseline(path: Path) -> Baseline:
         raise ScenarioError(f"the baseline is not readable JSON ({exc}); write it again with `simsupport baseline`", file=str(path)) from None
     need = {"scenario": str, "scenario_hash": str, "seed": int, "replications": int, "metrics": dict}
     for key, kind in need.items():
-        if not isinstance(doc, dict) or not isinstance(doc.get(key), kind):
+        if not isinstance(doc, dict) or not isinstance(doc.get(key), kind) or isinstance(doc.get(key), bool):
             raise ScenarioError(
                 f"the baseline is corrupt: `{key}` is missing or not a {kind.__name__}; write it again with `simsupport baseline`",
                 file=str(path), field=key,
             )  # fmt: skip
-    if doc.get("format", FORMAT) > FORMAT:
+    fmt = doc.get("format", FORMAT)
+    if not isinstance(fmt, int) or isinstance(fmt, bool):
+        raise ScenarioError("the baseline is corrupt: `format` must be a whole number", file=str(path), field="format")
+    if not doc["metrics"]:
+        raise ScenarioError(
+            "the baseline is corrupt: it has no metrics; write it again with `simsupport baseline`",
+            file=str(path), field="metrics",
+        )
+    if fmt > FORMAT:
         raise ScenarioError(f"the baseline has format {doc['format']}, newer than this simsupport reads ({FORMAT})", file=str(path))
     metrics: dict[str, list[float]] = {}
     for name, values in doc["metrics"].items():

@@ -127,8 +127,8 @@ def _same(a: list[float], b: list[float]) -> bool:
 
 def welch_p(a: np.ndarray, b: np.ndarray) -> float:
     """Two-sided p-value of Welch's t-test (degenerate spreads handled exactly)."""
-    if a.var(ddof=1) == 0 and b.var(ddof=1) == 0:
-        return 1.0 if a.mean() == b.mean() else 0.0
+    if a.min() == a.max() and b.min() == b.max():  # constant (var() is rounding noise, not 0)
+        return 1.0 if a[0] == b[0] else 0.0
     return float(stats.ttest_ind(a, b, equal_var=False).pvalue)
 
 
@@ -166,6 +166,9 @@ def compare(old: dict[str, list[float]], new: dict[str, list[float]], config: Ch
             row.verdict = "changed"
             continue
         a, b = _finite(old[m]), _finite(new[m])
+        if len(a) >= 2 and len(b) == 0:
+            row.verdict = "missing"  # defined before, undefined in every replication now
+            continue
         if len(a) < 2 or len(b) < 2:
             row.verdict = "untestable"
             continue
