@@ -473,7 +473,7 @@ def staff(
     from .outputs.staffing import write_staffing
     from .staffing.analytic import analytic_start, pool_needs
     from .staffing.search import Evaluator, search
-    from .staffing.variables import cost, decision_variables
+    from .staffing.variables import cost, decision_variables, exercised
 
     s = load_scenario_with(scenario, horizon=horizon)
     goal = s.staffing
@@ -482,13 +482,19 @@ def staff(
     data = read_data(scenario)[1]
     if horizon is not None:
         data = {**data, "horizon": horizon}
-    vars_ = decision_variables(s)
+    all_vars = decision_variables(s)
+    vars_ = [v for v in all_vars if exercised(s, v)]
+    idle = [v.label for v in all_vars if v not in vars_]
     needs = pool_needs(s)
     start = analytic_start(s, vars_, needs)
     out = out or Path("results") / f"{s.name}-staffing"
     executor = make_executor(workers or default_workers(), scheduler)
     console = _console()
     console.print(f"{s.name}: {len(vars_)} staffing decisions, {reps} replications per evaluation, scopes {', '.join(scopes)}")
+    if idle:
+        console.print(
+            f"  kept as they are: {', '.join(idle)} (never on duty in the simulated window; lengthen --horizon to staff them)"
+        )
     try:
         ev = Evaluator(s, data, vars_, reps, scopes, Store(out), executor, scenario.resolve().parent, str(scenario))
         result = search(ev, start, note=lambda msg: console.print("  " + msg))
@@ -497,7 +503,7 @@ def staff(
         raise SystemExit(130) from None
     finally:
         executor.close()
-    settings = {"replications": reps, "scopes": scopes, "horizon": horizon}
+    settings = {"replications": reps, "scopes": scopes, "horizon": horizon, "kept_as_is": idle}
     written = write_staffing(s, scenario, vars_, needs, result, out, plots=not no_plots, settings=settings)
     _print_staffing(vars_, result, cost)
     console.print(

@@ -182,18 +182,22 @@ def search(
         say(f"add {v.label} -> {x[v.label]}: shortfall {e.shortfall:.3f}, weekly cost {cost(vars_, x):,.0f}")
     feasible = e.feasible
     if feasible:
-        # phase 2: drop what is not needed, large steps first
+        # phase 2: drop what is not needed, large steps first. A drop that fails stays failed
+        # while other decisions only shrink (fewer agents do not raise a service level), so it
+        # is not tried again until the steps halve.
+        blocked: set[str] = set()
         while True:
             rounds += 1
             cands = []
             for v in vars_:
-                if x[v.label] - steps[v.label] >= v.lo:
+                if v.label not in blocked and x[v.label] - steps[v.label] >= v.lo:
                     y = dict(x)
                     y[v.label] = x[v.label] - steps[v.label]
                     cands.append((v, y))
             evals = ev([y for _, y in cands]) if cands else []
             ok = [(v.weekly_cost * (x[v.label] - y[v.label]), -ey.shortfall, v, y, ey)
                   for (v, y), ey in zip(cands, evals) if ey.feasible]  # fmt: skip
+            blocked |= {v.label for (v, _), ey in zip(cands, evals) if not ey.feasible}
             if ok:
                 saving, _, v, x, e = max(ok, key=lambda t: (t[0], t[1]))
                 history.append({"phase": "drop", "decision": v.label, "x": dict(x), "shortfall": e.shortfall, "cost": cost(vars_, x)})
@@ -202,6 +206,7 @@ def search(
             if all(s == 1 for s in steps.values()):
                 break
             steps = {k: max(1, s // 2) for k, s in steps.items()}
+            blocked = set()
     binding = [v.label for v in vars_ if x[v.label] >= v.hi] if not feasible else []
     # one agent fewer whose intervals straddle the targets (neither surely met nor surely missed): say so
     straddle = []

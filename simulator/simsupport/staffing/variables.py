@@ -35,6 +35,23 @@ def _shift_hours(sh: Any) -> float:
     return length * days
 
 
+def exercised(s: Scenario, v: Variable) -> bool:
+    """Is this decision's shift on duty at any time in the counted window? (A shift the horizon
+    never reaches, such as a weekend shift in a two-day run, cannot be judged by it.)"""
+    from ..model.agents import shift_blocks, shift_specs
+
+    if v.shift is None:
+        return True
+    pool = s.pool(v.pool)
+    sh = (shift_specs(pool) or [])[v.shift]
+    for block in shift_blocks(sh, pool, s.start):
+        if block.on >= s.end:
+            return False
+        if block.off > s.warmup:
+            return True
+    return False
+
+
 def decision_variables(s: Scenario) -> list[Variable]:
     out = []
     for p in s.pools:
