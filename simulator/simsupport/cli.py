@@ -510,10 +510,10 @@ def staff(
         f"{result.evaluations} staffings evaluated, {result.replications_run} replications run "
         f"({result.replications_reused} reused), {result.wall_s:,.1f} s; wrote " + ", ".join(p.name for p in written)
     )
-    for label in result.straddle:
+    if result.straddle:
         console.print(
-            f"note: with one agent fewer on {label} the 95% intervals straddle the targets (not surely met, "
-            "not surely missed); more replications (-r) may show that one fewer is enough"
+            f"note: with one agent fewer on {', '.join(result.straddle)} the 95% intervals straddle the targets "
+            "(not surely met, not surely missed); more replications (-r) may show that one fewer is enough"
         )
     if not result.feasible:
         e = result.evaluation

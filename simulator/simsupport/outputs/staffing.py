@@ -104,7 +104,8 @@ def day_plot(s: Scenario, needs: list[PoolNeed], vars_: list[Variable], result: 
     for ax in axes[len(shown) :]:
         ax.set_axis_off()
     if shown:
-        axes[0].legend(fontsize=7, loc="upper left")
+        handles, labels = axes[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside lower center", ncol=4, fontsize=8, frameon=False)
         for ax in axes[max(0, len(shown) - cols) : len(shown)]:
             ax.set_xlabel("hour of day (UTC)")
     fig.suptitle(f"{s.name}: agents over the day, recommended against the load", fontsize=12)
