@@ -30,7 +30,7 @@ from simsupport.experiment.sweep import Store, make_executor
 from simsupport.metrics import summarize
 from simsupport.staffing.analytic import analytic_start, pool_needs
 from simsupport.staffing.search import Evaluator
-from simsupport.staffing.variables import apply, cost, decision_variables
+from simsupport.staffing.variables import apply, cost, current, decision_variables
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "exchange-baseline.yaml"
@@ -259,6 +259,7 @@ def test_min_bound_above_the_need_is_the_recommendation(tmp_path: Path) -> None:
         "replications": 3,
         "scopes": ["overall"],
         "horizon": "1500min",
+        "kept_as_is": [],
     }
     (point,) = (out / "runs").iterdir()
     reps = [json.loads(p.read_text()) for p in sorted(point.iterdir())]
@@ -614,6 +615,67 @@ def test_store_key_ignores_what_the_model_does_not_see() -> None:
     assert point_key(scenario_from_dict(other)) != key
 
 
+WEEKEND_YAML = """\
+# weekday and weekend shifts
+name: weekend
+start: 2026-01-05T00:00:00Z  # a Monday
+horizon: 7d
+warmup: 2h
+interval: 1h
+replications: 4
+seed: 8
+categories:
+  general: {share: 1.0, handle_time: {dist: exponential, mean: 5min}}
+channels:
+  chat: {rate: 1/min, patience: {dist: exponential, mean: 4min}, sla: {answer_within: 60s, target: 0.8}}
+pools:
+  - name: desk
+    cost: 2
+    shifts:
+      - {name: weekdays, start: "00:00", end: "24:00", agents: 9, days: [mon, tue, wed, thu, fri]}
+      - {name: weekend, start: "00:00", end: "24:00", agents: 9, days: [sat, sun]}
+"""
+
+
+@pytest.fixture(scope="module")
+def weekend_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Searched on Monday only (--horizon 1d): the weekend shift is never on duty in the search."""
+    base = tmp_path_factory.mktemp("weekend")
+    scenario = base / "weekend.yaml"
+    scenario.write_text(WEEKEND_YAML, encoding="utf-8")
+    out = base / "out"
+    result = staff(scenario, out, "--workers", "1", "--horizon", "1d")
+    assert result.exit_code == 0, result.output
+    assert "kept as they are: desk/weekend" in " ".join(result.output.split())
+    return {"scenario": scenario, "out": out}
+
+
+def test_shift_outside_the_search_horizon_is_kept(weekend_run: dict[str, Path]) -> None:
+    out = weekend_run["out"]
+    doc = search_doc(out)
+    assert doc["settings"]["kept_as_is"] == ["desk/weekend"]
+    assert all(set(h["x"]) == {"desk/weekdays"} for h in doc["history"])  # not a decision of this search
+    staffed = load_scenario(out / "weekend-staffed.yaml", overrides={"seed": 1008})
+    assert [sh.agents for sh in staffed.pools[0].shifts] == [recommended(out)["desk/weekdays"], 9]  # type: ignore[union-attr]
+    # the staffed scenario as written (the whole week) meets the target with other seeds
+    levels = channel_levels(staffed)
+    assert float(np.mean(levels["chat"])) >= 0.8, levels
+
+
+def test_staffing_table_lists_every_shift_and_the_full_cost(weekend_run: dict[str, Path]) -> None:
+    """staffing.csv and the weekly costs cover the whole staffed scenario, kept shifts included:
+    the weekend shift (9 agents x 48 h x 2) is part of what the recommendation costs."""
+    out = weekend_run["out"]
+    table = pd.read_csv(out / "staffing.csv", keep_default_na=False)
+    doc = search_doc(out)
+    staffed = load_scenario(out / "weekend-staffed.yaml")
+    full = cost(decision_variables(staffed), current(decision_variables(staffed)))
+    # BUG: the kept shift has no row and its cost is left out of weekly_cost and weekly_cost_in_scenario
+    assert table["shift"].tolist() == ["weekdays", "weekend"], table
+    assert doc["weekly_cost"] == pytest.approx(full)
+    assert doc["weekly_cost_in_scenario"] == pytest.approx(2 * (9 * 120 + 9 * 48))
+
+
 # -- 7: analytic start -------------------------------------------------------------------------------------
 @pytest.mark.parametrize("shrinkage", [0.0, 0.2, 0.25, 0.3])
 def test_analytic_start_single_erlang_c_pool(shrinkage: float) -> None:
@@ -714,6 +776,7 @@ def test_achieved_and_staffing_tables(tmp_path: Path, capsys: pytest.CaptureFixt
         "replications": 4,
         "scopes": ["overall", "worst_hour"],
         "horizon": None,
+        "kept_as_is": [],
     }
     for point in (out / "runs").iterdir():  # staffing.replications: 4 per evaluation
         assert sorted(p.name for p in point.iterdir()) == [f"rep-{k:05d}.json" for k in range(4)]
@@ -781,25 +844,40 @@ def test_bad_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str], a
 
 
 # -- 9: validation: the bundled baseline ---------------------------------------------------------------------
-@pytest.mark.validation
-def test_baseline_recommendation_meets_targets_with_other_seeds(tmp_path: Path) -> None:
-    out = tmp_path / "baseline-staffing"
-    result = CliRunner().invoke(
-        cli, ["staff", str(BASELINE), "--horizon", "1d", "-r", "3", "--out", str(out), "--workers", "2", "--no-plots"],
-        catch_exceptions=False,
-    )  # fmt: skip
+@pytest.fixture(scope="module")
+def baseline_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled baseline staffed on one day (after its one-day warmup), 3 replications each."""
+    out = tmp_path_factory.mktemp("baseline") / "staffing"
+    argv = ["staff", str(BASELINE), "--horizon", "1d", "-r", "3", "--out", str(out), "--workers", "2", "--no-plots"]
+    result = CliRunner().invoke(cli, argv, catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    doc = search_doc(out)
-    assert doc["feasible"] is True
-    staffed = out / "exchange-baseline-staffed.yaml"
+    assert search_doc(out)["feasible"] is True
+    return out
+
+
+def _meets_every_target(staffed: Path, **overrides: Any) -> None:
     base = load_scenario(BASELINE)
-    s = load_scenario(
-        staffed,
-        overrides={"horizon": "1d", "seed": base.seed + 1000, "replications": 6},
-    )
+    s = load_scenario(staffed, overrides={"seed": base.seed + 1000, "replications": 6, **overrides})
     assert s.seed != base.seed
     levels = channel_levels(s, workers=2)
     assert set(levels) == {"chat", "phone", "email", "ticket", "social"}
+    assert all(len(v) == 6 for v in levels.values())
     means = {ch: float(np.mean(v)) for ch, v in levels.items()}
-    missed = {ch: (m, s.channels[ch].sla.target) for ch, m in means.items() if m < s.channels[ch].sla.target}  # type: ignore[union-attr]
+    targets = {ch: s.channels[ch].sla.target for ch in levels}  # type: ignore[union-attr]
+    missed = {ch: (means[ch], targets[ch]) for ch in levels if means[ch] < targets[ch]}
     assert not missed, (missed, means)
+
+
+@pytest.mark.validation
+def test_baseline_recommendation_meets_targets_with_other_seeds(baseline_run: Path) -> None:
+    """Rerun on the searched window (--horizon 1d) with other seeds and 6 replications."""
+    _meets_every_target(baseline_run / "exchange-baseline-staffed.yaml", horizon="1d")
+
+
+@pytest.mark.validation
+def test_baseline_staffed_scenario_as_written_meets_targets(baseline_run: Path) -> None:
+    """The staffed scenario as written (its own 7-day horizon: weekends included, which the one-day
+    search never saw) with other seeds and 6 replications."""
+    staffed = baseline_run / "exchange-baseline-staffed.yaml"
+    assert load_scenario(staffed).horizon == 7 * 86400
+    _meets_every_target(staffed)

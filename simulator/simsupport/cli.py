@@ -475,7 +475,7 @@ def staff(
     from .staffing.search import Evaluator, search
     from .staffing.variables import cost, decision_variables, exercised
 
-    s = load_scenario_with(scenario, horizon=horizon)
+    s = load_scenario_with(scenario, horizon=horizon, staffing_as_given=False)  # today's may be short
     goal = s.staffing
     scopes = list(goal.scopes) if goal is not None else ["overall"]
     reps = replications or (goal.replications if goal is not None and goal.replications else s.replications)
@@ -504,7 +504,7 @@ def staff(
     finally:
         executor.close()
     settings = {"replications": reps, "scopes": scopes, "horizon": horizon, "kept_as_is": idle}
-    written = write_staffing(s, scenario, vars_, needs, result, out, plots=not no_plots, settings=settings)
+    written = write_staffing(s, scenario, all_vars, needs, result, out, plots=not no_plots, settings=settings)
     _print_staffing(vars_, result, cost)
     console.print(
         f"{result.evaluations} staffings evaluated, {result.replications_run} replications run "
@@ -521,8 +521,9 @@ def staff(
         worst = min(missed, key=lambda m: m[2] - e.targets[m[0]]) if missed else None
         what = (
             f"channel {worst[0]!r} ({worst[1]}) reaches at best {100 * worst[2]:.1f}% (lower 95% bound) against "
-            f"its target {100 * e.targets[worst[0]]:.0f}%" if worst else "the scenario cannot be evaluated"
-        )
+            f"its target {100 * e.targets[worst[0]]:.0f}%" if worst
+            else f"even the largest staffing tried is refused ({e.error})"
+        )  # fmt: skip
         bound = ", ".join(result.binding) or "none"
         console.print(
             f"[red]no staffing within the bounds meets every target[/]: {what}; decisions at their upper "

@@ -30,19 +30,21 @@ Problem = tuple[tuple[Any, ...], str]
 SHARE_TOLERANCE = 1e-3
 
 
-def check_scenario(s: Scenario) -> Problem | None:
-    """The first cross-field problem in a scenario, or None."""
-    for problem in _problems(s):
+def check_scenario(s: Scenario, *, staffing_as_given: bool = True) -> Problem | None:
+    """The first cross-field problem in a scenario, or None. With staffing_as_given=False the
+    headcounts are not judged (`simsupport staff` is there to change them)."""
+    for problem in _problems(s, staffing_as_given):
         return problem
     return None
 
 
-def _problems(s: Scenario) -> Iterator[Problem]:
+def _problems(s: Scenario, staffing_as_given: bool = True) -> Iterator[Problem]:
     yield from _shares(s)
     yield from _profiles(s)
     yield from _names(s)
     yield from _servable(s)
-    yield from _stability(s)
+    if staffing_as_given:
+        yield from _stability(s)
     yield from _surge(s)
     yield from _market(s)
     yield from journey_problems(s)

@@ -313,8 +313,10 @@ def scenario_from_dict(
     tree: Any = None,
     base_dir: Path | None = None,
     overridden: frozenset[str] = frozenset(),
+    staffing_as_given: bool = True,
 ) -> Scenario:
-    """Validate plain data into a Scenario, raising ScenarioError with file/field/line."""
+    """Validate plain data into a Scenario, raising ScenarioError with file/field/line.
+    staffing_as_given=False skips the checks that judge headcounts (certain instability)."""
     tree = data if tree is None else tree
     if not isinstance(data, Mapping):
         raise ScenarioError("a scenario is a mapping of keys such as name, horizon, channels and pools", file=source)
@@ -326,7 +328,7 @@ def scenario_from_dict(
         raise ScenarioError(str(exc), file=source) from None
     except RecursionError:
         raise ScenarioError("the scenario nests too deeply to validate", file=source) from None
-    problem = check_scenario(scenario)
+    problem = check_scenario(scenario, staffing_as_given=staffing_as_given)
     if problem is not None:
         path, message = problem
         line, col = locate(tree, path) if not (path and path[0] in overridden) else (None, None)
@@ -344,14 +346,19 @@ def read_data(path: str | Path) -> tuple[Any, Any]:
 
 
 def load_scenario_with(
-    path: str | Path, *, horizon: str | None = None, replications: int | None = None, seed: int | None = None
-) -> Scenario:
+    path: str | Path, *, horizon: str | None = None, replications: int | None = None, seed: int | None = None,
+    staffing_as_given: bool = True,
+) -> Scenario:  # fmt: skip
     """A scenario file with the command line's usual overrides (None: as in the file)."""
     given = {"horizon": horizon, "replications": replications, "seed": seed}
-    return load_scenario(path, overrides={k: v for k, v in given.items() if v is not None})
+    return load_scenario(
+        path, overrides={k: v for k, v in given.items() if v is not None}, staffing_as_given=staffing_as_given
+    )
 
 
-def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:
+def load_scenario(
+    path: str | Path, overrides: Mapping[str, Any] | None = None, *, staffing_as_given: bool = True
+) -> Scenario:
     """Read, validate and check a scenario file. `overrides` replaces top-level keys."""
     path = Path(path)
     tree, data = read_data(path)
@@ -363,4 +370,5 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
         tree=tree,
         base_dir=path.resolve().parent,
         overridden=frozenset(overrides or ()),
+        staffing_as_given=staffing_as_given,
     )

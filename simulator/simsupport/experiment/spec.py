@@ -342,10 +342,19 @@ def load_experiment(path: str | Path) -> Experiment:
 
 def point_key(scenario: Scenario) -> str:
     """Where a point's results live: the hash of what the model sees, whatever the number of
-    replications asked for (replication k does not depend on how many there are)."""
-    from ..outputs.summary import scenario_hash
+    replications asked for (replication k does not depend on how many there are) and whatever
+    the costs and bounds the staffing search reads."""
+    import hashlib
+    import json
 
-    return scenario_hash(scenario.model_copy(update={"replications": 1}))
+    doc = scenario.model_dump(mode="json")
+    doc["replications"] = 1
+    doc.pop("staffing", None)  # what `simsupport staff` aims at, not what the model runs
+    for pool in doc.get("pools", []):
+        pool.pop("cost", None)
+        pool.pop("bounds", None)
+    text = json.dumps(doc, sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def _spec_model(loc: Sequence[Any]) -> Any:

@@ -12,7 +12,6 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ..config.base import on_duty
-from ..config.load import read_yaml
 from ..config.schema import Scenario
 from ..staffing.analytic import PoolNeed, _coverage
 from ..staffing.search import SearchResult
@@ -24,13 +23,15 @@ from .plots import COLORS, _save
 def staffing_frame(vars_: list[Variable], result: SearchResult) -> pd.DataFrame:
     rows = []
     for v in vars_:
-        rec, cur = result.x[v.label], v.current
+        cur = v.current
+        rec = result.x.get(v.label, cur)  # decisions the search did not judge are kept
         rows.append({
             "pool": v.pool, "shift": v.label.split("/", 1)[1] if "/" in v.label else "", "recommended": rec,
-            "in_scenario": cur, "analytic_start": result.start[v.label], "change": rec - cur,
+            "in_scenario": cur, "analytic_start": result.start.get(v.label, cur), "change": rec - cur,
             "hours_per_week": v.hours_per_week, "cost_per_hour": v.cost_per_hour,
             "weekly_cost": rec * v.weekly_cost, "weekly_cost_in_scenario": cur * v.weekly_cost,
             "at_bound": "max" if rec >= v.hi else ("min" if rec <= v.lo and v.lo > 0 else ""),
+            "searched": v.label in result.x,
         })  # fmt: skip
     return pd.DataFrame(rows)
 
@@ -46,13 +47,15 @@ def achieved_frame(result: SearchResult) -> pd.DataFrame:
 
 
 def write_staffed_scenario(src: Path, vars_: list[Variable], x: dict[str, int], out: Path) -> Path:
-    """The scenario file with the recommended headcounts, comments and layout kept."""
+    """The scenario file with the recommended headcounts, comments, quotes and layout kept;
+    relative data files (empirical handle times, price series) still found from `out`."""
     from ruamel.yaml import YAML
 
-    tree = read_yaml(src)
-    apply_to_tree(tree, vars_, x)
     yaml = YAML()
     yaml.preserve_quotes = True
+    tree = yaml.load(src.read_text(encoding="utf-8"))
+    apply_to_tree(tree, vars_, {k: v for k, v in x.items()})
+    _relink(tree, src.resolve().parent, out.resolve().parent)
 
     def write(p: Path) -> None:
         with open(p, "w", encoding="utf-8") as fh:
@@ -60,6 +63,23 @@ def write_staffed_scenario(src: Path, vars_: list[Variable], x: dict[str, int], 
             yaml.dump(tree, fh)
 
     return atomic_write(out, write)
+
+
+def _relink(node: Any, src_dir: Path, out_dir: Path) -> None:
+    """Rewrite relative `file:` paths that exist beside the source so they work from out_dir."""
+    import os
+
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("file", "path") and isinstance(value, str) and not os.path.isabs(value):
+                target = src_dir / value
+                if target.exists():
+                    node[key] = os.path.relpath(target, out_dir)
+            else:
+                _relink(value, src_dir, out_dir)
+    elif isinstance(node, list):
+        for item in node:
+            _relink(item, src_dir, out_dir)
 
 
 def on_duty_profile(s: Scenario, v_pool: str, x: dict[str, int], vars_: list[Variable], t: np.ndarray) -> np.ndarray:
@@ -89,7 +109,8 @@ def day_plot(s: Scenario, needs: list[PoolNeed], vars_: list[Variable], result: 
         def by_hour(values: np.ndarray) -> np.ndarray:
             return np.array([values[hour == h].mean() for h in range(24)])
 
-        rec = on_duty_profile(s, need.pool, result.x, vars_, need.t)
+        full = {v.label: result.x.get(v.label, v.current) for v in vars_}
+        rec = on_duty_profile(s, need.pool, full, vars_, need.t)
         cur = on_duty_profile(s, need.pool, {v.label: v.current for v in vars_}, vars_, need.t)
         h = np.arange(24)
         ax.fill_between(h, 0, by_hour(need.load), step="post", color="0.85", label="offered load (Erlangs)")

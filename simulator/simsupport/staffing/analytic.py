@@ -135,8 +135,8 @@ def analytic_start(s: Scenario, vars_: list[Variable], needs: list[PoolNeed] | N
             mine = cover[v.shift] > 0
             share = need.agents / np.maximum(cover.sum(axis=0), 1)
             want = np.quantile(share[mine], QUANTILE) if mine.any() else 0.0
-        n = int(math.ceil(want / keep - 1e-9))
-        while on_duty(n, pool.shrinkage) < want:  # shrinkage rounds to whole agents
+        n = max(0, int(math.floor(want / keep)) - 1)
+        while on_duty(n, pool.shrinkage) < want:  # the smallest n whose on-duty share (rounded) covers it
             n += 1
         x[v.label] = min(max(n, v.lo), v.hi)
     return x

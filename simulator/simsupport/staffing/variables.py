@@ -58,8 +58,10 @@ def decision_variables(s: Scenario) -> list[Variable]:
         lo = p.bounds.min if p.bounds is not None else 0
         hi = p.bounds.max if p.bounds is not None and p.bounds.max is not None else 100_000
         if isinstance(p.shifts, list):
+            names = [sh.name or str(i) for i, sh in enumerate(p.shifts)]
             for i, sh in enumerate(p.shifts):
-                out.append(Variable(p.name, i, f"{p.name}/{sh.name or i}", sh.agents, lo, hi, _shift_hours(sh), p.cost))
+                name = names[i] if names.count(names[i]) == 1 else f"{names[i]}#{i}"  # labels stay unique
+                out.append(Variable(p.name, i, f"{p.name}/{name}", sh.agents, lo, hi, _shift_hours(sh), p.cost))
         else:
             # 24x7: agents on duty around the clock; follow_the_sun: three shifts of `agents`
             out.append(Variable(p.name, None, p.name, p.agents or 0, lo, hi, 7 * DAY_H, p.cost))
@@ -88,7 +90,7 @@ def apply_to_tree(tree: Any, vars_: list[Variable], x: dict[str, int]) -> None:
     """The same, in place on a ruamel round-trip tree (keeps the file's comments and layout)."""
     for pool in tree.get("pools", []):
         for v in vars_:
-            if pool.get("name") != v.pool:
+            if pool.get("name") != v.pool or v.label not in x:
                 continue
             if v.shift is None:
                 pool["agents"] = int(x[v.label])
