@@ -347,7 +347,7 @@ def point_key(scenario: Scenario) -> str:
     import hashlib
     import json
 
-    doc = scenario.model_dump(mode="json")
+    doc = scenario.model_dump(mode="json", exclude_defaults=True)
     doc["replications"] = 1
     doc.pop("staffing", None)  # what `simsupport staff` aims at, not what the model runs
     for pool in doc.get("pools", []):

@@ -19,8 +19,10 @@ from ..metrics import SCOPES, ReplicationResult, summarize
 
 
 def scenario_hash(scenario: Scenario) -> str:
-    """Hash of the validated scenario (what the model sees, not the file's formatting)."""
-    text = json.dumps(scenario.model_dump(mode="json"), sort_keys=True)
+    """Hash of the validated scenario (what the model sees, not the file's formatting). Values
+    left at their defaults are left out, so a new optional setting in a later version does not
+    change the hash of a scenario that does not use it."""
+    text = json.dumps(scenario.model_dump(mode="json", exclude_defaults=True), sort_keys=True)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 

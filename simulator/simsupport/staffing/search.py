@@ -126,7 +126,7 @@ class Evaluator:
                 for ch in self.targets:
                     for scope in self.scopes:
                         metric = f"{SCOPE_PREFIX[scope]}.{ch}.service_level"
-                        vals = [r["metrics"].get(metric) for r in res.values()]
+                        vals = [res[k]["metrics"].get(metric) for k in sorted(res)]  # by replication, not finish
                         vals = [v for v in vals if v is not None and not (isinstance(v, float) and math.isnan(v))]
                         if vals:
                             levels[(ch, scope)] = mean_ci95(vals)
