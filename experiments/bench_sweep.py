@@ -2,8 +2,8 @@
 
     python experiments/bench_sweep.py [--tasks N] [--seconds S]
 
-Runs the same small sweep (an M/M/20 desk, N tasks of about S seconds each) three ways and
-prints wall times: in this process (1 worker), on a local process pool of 2 workers, and on a
+Runs the same small sweep (an M/M/20 desk, N tasks of about S seconds each) four ways and
+prints wall times: in this process, on a local process pool of 1 and of 2 workers, and on a
 Dask LocalCluster of 2 worker processes. From them: the speed-up from 1 to 2 workers, the
 overhead per task (wall time x workers - time spent simulating, per task), and the time of a
 replication inside a worker against in this process. Results are checked identical.
@@ -71,6 +71,7 @@ def main() -> None:
         return wall, busy, {(p, k): r["metrics"] for p, res in run.results.items() for k, r in res.items()}
 
     serial, serial_busy, a = timed("serial", Serial())
+    pool1, _, _ = timed("pool1", Pool(1))
     pool, pool_busy, b = timed("pool", Pool(2))
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
     client = Client(cluster)
@@ -89,8 +90,9 @@ def main() -> None:
     same = same_numbers(a, b) and same_numbers(a, c)
     print(f"{n} tasks of about {serial / n:.2f} s (M/M/20, {minutes} simulated minutes each)")
     print(f"  in this process (1 worker): {serial:7.2f} s")
-    print(f"  process pool, 2 workers:    {pool:7.2f} s   speed-up {serial / pool:.2f}x")
-    print(f"  Dask LocalCluster, 2 workers: {dask:5.2f} s   speed-up {serial / dask:.2f}x")
+    print(f"  process pool, 1 worker:     {pool1:7.2f} s")
+    print(f"  process pool, 2 workers:    {pool:7.2f} s   speed-up {pool1 / pool:.2f}x over 1 worker")
+    print(f"  Dask LocalCluster, 2 workers: {dask:5.2f} s   speed-up {pool1 / dask:.2f}x over 1 pool worker")
     print(f"  overhead per task: pool {(2 * pool - pool_busy) / n * 1000:6.1f} ms, "
           f"Dask {(2 * dask - dask_busy) / n * 1000:6.1f} ms")  # fmt: skip
     print(f"  a replication inside a worker: pool {pool_busy / n:.3f} s, Dask {dask_busy / n:.3f} s, "
