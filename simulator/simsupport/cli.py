@@ -541,7 +541,9 @@ def _print_staffing(vars_: list[Any], result: Any, cost: Any) -> None:
     for v in vars_:
         rec, cur = result.x[v.label], v.current
         table.add_row(v.label, str(rec), str(cur), f"{rec - cur:+d}" if rec != cur else "", f"{rec * v.weekly_cost:,.0f}")
-    total, now = cost(vars_, result.x), cost(vars_, {v.label: v.current for v in vars_})
+    from .staffing.variables import current
+
+    total, now = cost(vars_, result.x), cost(vars_, current(vars_))
     table.add_row("[bold]total[/]", "", "", f"{100 * (total / now - 1):+.1f}%" if now else "", f"{total:,.0f}")
     _console().print(table)
     levels = Table(title="service level achieved (mean, lower 95% bound)", title_justify="left")

@@ -32,6 +32,8 @@ from ..config.derived import (
     handle_time_spec,
     tier_chain,
 )
+from ..config.distributions import Exponential
+from ..config.journey import CSAT
 from ..config.schema import Scenario
 from ..metrics import ReplicationResult
 from ..model.agents import Agent
@@ -109,7 +111,7 @@ class JourneyDesk(Desk):
         self.on_bot = self._bot_done
         self.on_done = self._done
         self.on_back = self._back
-        self.csat = (s.experience.csat if s.experience is not None else None) or _default_csat()
+        self.csat = s.experience.csat if s.experience is not None else CSAT()
         self.jsink = JourneySink(
             tiers, len(self.pools), len(self.classes), len(self.channels), [c.channel.index for c in self.classes]
         )
@@ -342,7 +344,6 @@ class JourneyDesk(Desk):
 
     # -- service ----------------------------------------------------------------------------
     def _start(self, t: Ticket, agent: Agent, now: float, wait: float) -> None:  # type: ignore[override]
-        assert isinstance(t, JourneyTicket)
         t.state = SERVING
         t.agent = agent
         cls = t.cls
@@ -595,8 +596,6 @@ class JourneyDesk(Desk):
 
 def _pool_mean_handle(desk: JourneyDesk, pool: int) -> Any:
     """Exponential remaining time with the mean handle time of what a pool serves."""
-    from ..config.distributions import Exponential
-
     total = weight = 0.0
     for ch in desk.channels:
         prev = 0.0
@@ -610,11 +609,6 @@ def _pool_mean_handle(desk: JourneyDesk, pool: int) -> Any:
     mean = total / weight if weight else 300.0
     return Exponential.model_construct(dist="exponential", mean=mean)
 
-
-def _default_csat() -> Any:
-    from ..config.journey import CSAT
-
-    return CSAT()
 
 
 __all__ = ["JourneyDesk"]

@@ -15,7 +15,7 @@ from ..config.base import on_duty
 from ..config.schema import Scenario
 from ..staffing.analytic import PoolNeed, _coverage
 from ..staffing.search import SearchResult
-from ..staffing.variables import Variable, apply_to_tree
+from ..staffing.variables import Variable, apply_to_tree, current
 from .files import atomic_write, write_json, write_table
 from .plots import COLORS, _save
 
@@ -86,11 +86,8 @@ def on_duty_profile(s: Scenario, v_pool: str, x: dict[str, int], vars_: list[Var
     """Agents of a pool on duty in each hour of the first week under staffing x."""
     spec = s.pool(v_pool)
     mine = [v for v in vars_ if v.pool == v_pool]
-    if len(mine) == 1 and mine[0].shift is None:
-        n = on_duty(x[mine[0].label], spec.shrinkage)
-        if spec.shifts == "follow_the_sun":
-            return np.full(len(t), float(n))
-        return np.full(len(t), float(n))
+    if len(mine) == 1 and mine[0].shift is None:  # 24x7, or follow_the_sun's three equal shifts
+        return np.full(len(t), float(on_duty(x[mine[0].label], spec.shrinkage)))
     cover = _coverage(s, v_pool, t)
     return sum(cover[v.shift] * on_duty(x[v.label], spec.shrinkage) for v in mine)  # type: ignore[return-value]
 
@@ -111,7 +108,7 @@ def day_plot(s: Scenario, needs: list[PoolNeed], vars_: list[Variable], result: 
 
         full = {v.label: result.x.get(v.label, v.current) for v in vars_}
         rec = on_duty_profile(s, need.pool, full, vars_, need.t)
-        cur = on_duty_profile(s, need.pool, {v.label: v.current for v in vars_}, vars_, need.t)
+        cur = on_duty_profile(s, need.pool, current(vars_), vars_, need.t)
         h = np.arange(24)
         ax.fill_between(h, 0, by_hour(need.load), step="post", color="0.85", label="offered load (Erlangs)")
         ax.step(h, by_hour(need.agents), where="post", color=COLORS[1], lw=1.4, ls="--", label="hourly Erlang estimate")

@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -159,6 +158,3 @@ def metric_names(results: Sequence[dict[str, Any]]) -> set[str]:
         names |= set(r["metrics"])
     return names
 
-
-def finite(x: Any) -> bool:
-    return isinstance(x, (int, float)) and math.isfinite(x)

@@ -7,7 +7,7 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
-from ..config.schema import Pool, Scenario
+from ..config.schema import Scenario
 
 DAY_H = 24.0
 
@@ -101,6 +101,3 @@ def apply_to_tree(tree: Any, vars_: list[Variable], x: dict[str, int]) -> None:
 def current(vars_: list[Variable]) -> dict[str, int]:
     return {v.label: v.current for v in vars_}
 
-
-def pool_of(s: Scenario, name: str) -> Pool:
-    return s.pool(name)
