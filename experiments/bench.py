@@ -72,7 +72,7 @@ def plain_simpy(agents: int = 50, load: float = 0.9, hours: float = 50.0, seed: 
 def scenario_rate(text_or_path: str | Path, hours: float | None = None) -> tuple[float, int]:
     """Tickets per second through the full scenario path (load, build, run, summarise)."""
     from simsupport.config.load import load_scenario, scenario_from_dict
-    from simsupport.metrics import summarize
+    from simsupport.stats import summarize
     from simsupport.model.desk import simulate
 
     t = time.perf_counter()
@@ -94,7 +94,7 @@ def peak_memory(horizon: str, tickets: bool, scenario: str = "exchange-baseline"
         import resource, sys
         from simsupport.config.load import load_scenario
         from simsupport.model.desk import simulate
-        from simsupport.metrics import summarize
+        from simsupport.stats import summarize
         s = load_scenario({str(ROOT / 'scenarios' / (scenario + '.yaml'))!r}, overrides={{"horizon": {horizon!r}}})
         r = simulate(s, 0, record_tickets={tickets})
         summarize(r)

@@ -24,7 +24,7 @@ from matplotlib.ticker import PercentFormatter
 from simsupport.config.load import load_scenario
 from simsupport.experiment.replications import default_workers, run_replications
 from simsupport.experiment.statistics import mean_ci95
-from simsupport.metrics import summarize
+from simsupport.stats import summarize
 from simsupport.outputs.files import atomic_write, write_table
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import linalg
 
-from simsupport.analytic import (
+from simsupport.theory import (
     ErlangA,
     ErlangC,
     erlang_a,

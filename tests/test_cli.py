@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 import simsupport
-from simsupport import analytic
+from simsupport import theory as analytic
 from simsupport.cli import cli, main
 from simsupport.config.load import load_scenario
 from simsupport.config.schema import Scenario

@@ -24,7 +24,7 @@ from simsupport.config.distributions import Deterministic, Exponential, LogNorma
 from simsupport.config.load import load_scenario, scenario_from_dict
 from simsupport.config.schema import Scenario
 from simsupport.errors import ScenarioError
-from simsupport.metrics import summarize
+from simsupport.stats import summarize
 from simsupport.model.desk import simulate
 
 ROOT = Path(__file__).resolve().parents[1]

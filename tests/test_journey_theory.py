@@ -39,9 +39,9 @@ import numpy as np
 import pytest
 from helpers_sim import build, deterministic, exponential, per_minute, ticket_rows
 from scipy import stats
-from simsupport.analytic import erlang_a, erlang_c_metrics
+from simsupport.theory import erlang_a, erlang_c_metrics
 from simsupport.experiment.replications import run_replications
-from simsupport.journey.sink import (
+from simsupport.stats.journey import (
     J_ABANDONED,
     J_BLOCKED,
     J_DEFLECTED,
@@ -51,7 +51,7 @@ from simsupport.journey.sink import (
     T_ANSWERED,
     T_VISITS,
 )
-from simsupport.metrics import PER_E, ReplicationResult, summarize
+from simsupport.stats import PER_E, ReplicationResult, summarize
 from simsupport.model.desk import simulate
 
 Z = 5.0  # gate in standard errors of a replication mean

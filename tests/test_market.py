@@ -28,7 +28,7 @@ from simsupport.config.schema import Scenario
 from simsupport.errors import ScenarioError
 from simsupport.market.drive import Drive, mix_weights
 from simsupport.market.paths import DAY, apply_shocks, garch_vol, realised_vol, regime_vol
-from simsupport.metrics import ReplicationResult, summarize
+from simsupport.stats import ReplicationResult, summarize
 from simsupport.model.arrivals import make_rate
 from simsupport.model.desk import Desk, simulate
 from simsupport.profiles import DAILY_PROFILES, profile_weights

@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 
 from helpers_sim import build, deterministic, exponential, mmn_dict, with_changes
-from simsupport.analytic import erlang_c_metrics
+from simsupport.theory import erlang_c_metrics
 from simsupport.experiment.replications import run_replications
 from simsupport.experiment.statistics import aggregate
-from simsupport.metrics import COUNTERS, PER_E, ReplicationResult, summarize
+from simsupport.stats import COUNTERS, PER_E, ReplicationResult, summarize
 from simsupport.model.desk import simulate
 
 # ------------------------------------------------------------------------------ utilities

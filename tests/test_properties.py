@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from simsupport.config.load import scenario_from_dict
 from simsupport.errors import ScenarioError
-from simsupport.metrics import summarize
+from simsupport.stats import summarize
 from simsupport.model.desk import simulate
 
 CHANNELS = ["chat", "phone", "email"]

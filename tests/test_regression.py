@@ -40,7 +40,7 @@ import simsupport
 from helpers_sim import exponential, mmn_dict
 from simsupport.cli import main
 from simsupport.experiment.replications import run_replications
-from simsupport.metrics import summarize
+from simsupport.stats import summarize
 from simsupport.outputs.summary import scenario_hash
 from simsupport.regression.baseline import load_for_run, read_baseline, run_metrics
 from simsupport.regression.compare import (

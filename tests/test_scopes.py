@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from simsupport.config.load import scenario_from_dict
-from simsupport.metrics import summarize
+from simsupport.stats import summarize
 from simsupport.model.desk import simulate
 
 HOUR = 3600.0

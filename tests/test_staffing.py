@@ -20,15 +20,15 @@ import pandas as pd
 import pytest
 import yaml
 from click.testing import CliRunner
-from simsupport.analytic import min_agents_erlang_a, min_agents_erlang_c
+from simsupport.theory import min_agents_erlang_a, min_agents_erlang_c
 from simsupport.cli import cli, main
 from simsupport.config.base import on_duty
 from simsupport.config.load import load_scenario, read_data, scenario_from_dict
 from simsupport.experiment.replications import run_replications
 from simsupport.experiment.spec import point_key
 from simsupport.experiment.sweep import Store, make_executor
-from simsupport.metrics import summarize
-from simsupport.staffing.analytic import analytic_start, pool_needs
+from simsupport.stats import summarize
+from simsupport.staffing.requirements import analytic_start, pool_needs
 from simsupport.staffing.search import Evaluator
 from simsupport.staffing.variables import apply, cost, current, decision_variables
 

@@ -27,7 +27,7 @@ import pytest
 from helpers_sim import build, ticket_rows
 from simsupport.config.surge import Release, Trigger, default_release
 from simsupport.errors import ScenarioError
-from simsupport.metrics import ReplicationResult, summarize
+from simsupport.stats import ReplicationResult, summarize
 from simsupport.model.desk import simulate
 
 HOUR = 3600.0

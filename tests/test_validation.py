@@ -44,10 +44,10 @@ import pytest
 from ruamel.yaml import YAML
 
 from helpers_sim import build, ci, mmn_dict
-from simsupport.analytic import erlang_b, erlang_c_metrics
+from simsupport.theory import erlang_b, erlang_c_metrics
 from simsupport.experiment.replications import run_replications
 from simsupport.experiment.statistics import aggregate
-from simsupport.metrics import summarize
+from simsupport.stats import summarize
 
 REFERENCE = Path(__file__).parent / "data" / "reference-cases.yaml"
 DOC: dict[str, Any] = YAML(typ="safe").load(REFERENCE.read_text(encoding="utf-8"))

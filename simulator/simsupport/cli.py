@@ -250,7 +250,7 @@ def sweep(
     from .experiment.replications import default_workers
     from .experiment.spec import Precision, load_experiment
     from .experiment.sweep import Store, make_executor, run_sweep
-    from .outputs.sweep import metric_names, write_sweep
+    from .outputs.sweep_tables import metric_names, write_sweep
 
     exp = load_experiment(experiment)
     prec = exp.spec.precision
@@ -471,7 +471,7 @@ def staff(
     from .experiment.replications import default_workers
     from .experiment.sweep import Store, make_executor
     from .outputs.staffing import write_staffing
-    from .staffing.analytic import analytic_start, pool_needs
+    from .staffing.requirements import analytic_start, pool_needs
     from .staffing.search import Evaluator, search
     from .staffing.variables import cost, decision_variables, exercised
 
@@ -562,7 +562,7 @@ def _print_staffing(vars_: list[Any], result: Any, cost: Any) -> None:
 def plot(folder: Path) -> None:
     """Redraw a sweep's plots from its stored tables, without rerunning anything."""
     from .errors import ScenarioError
-    from .outputs.sweep import draw
+    from .outputs.sweep_tables import draw
 
     if not (folder / "experiment.json").is_file() or not (folder / "points.parquet").is_file():
         raise ScenarioError(
@@ -660,7 +660,7 @@ def _print_rows(title: str, rows: list[tuple[str, str]]) -> None:
 @click.option("--aht", required=True, help="Mean holding time, e.g. 3min.")
 def erlang_b_cmd(agents: int, rate: str, aht: str) -> None:
     """Blocking probability of a loss system (no queue)."""
-    from .analytic import erlang_b
+    from .theory import erlang_b
 
     load = _parse("rate", rate, "--rate") * _parse("duration", aht, "--aht")  # type: ignore[operator]
     _print_rows(
@@ -674,7 +674,7 @@ def erlang_b_cmd(agents: int, rate: str, aht: str) -> None:
 @_queue_options
 def erlang_c_cmd(agents: int, rate: str, aht: str, within: str, patience: str | None) -> None:
     """Waiting and service level of an M/M/n queue (Erlang A with --patience)."""
-    from .analytic import erlang_a, erlang_c_metrics
+    from .theory import erlang_a, erlang_c_metrics
 
     lam = _parse("rate", rate, "--rate")
     mean = _parse("duration", aht, "--aht")
@@ -716,7 +716,7 @@ def erlang_c_cmd(agents: int, rate: str, aht: str, within: str, patience: str | 
 @click.option("--target", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.8, show_default=True)
 def erlang_staff_cmd(rate: str, aht: str, within: str, patience: str | None, target: float) -> None:
     """Fewest agents that meet a service-level target."""
-    from .analytic import min_agents_erlang_a, min_agents_erlang_c, sqrt_staffing
+    from .theory import min_agents_erlang_a, min_agents_erlang_c, sqrt_staffing
 
     lam = _parse("rate", rate, "--rate")
     mean = _parse("duration", aht, "--aht")

@@ -1,9 +1,10 @@
 """What every part of the scenario schema shares: frozen models that refuse unknown keys,
-names, and how many of a block of agents are on duty after shrinkage."""
+names, time zones, and how many of a block of agents are on duty after shrinkage."""
 
 from __future__ import annotations
 
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,3 +19,15 @@ class Frozen(BaseModel):
 def on_duty(agents: int, shrinkage: float) -> int:
     """Agents of a block actually on duty: shrinkage removes that share, rounded to whole agents."""
     return int(round(agents * (1.0 - shrinkage)))
+
+
+def check_timezone(value: str) -> str:
+    """The value, if it is a time zone this machine knows (IANA names)."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {value!r}; use an IANA name such as UTC, Europe/London, "
+            "Asia/Singapore or America/New_York"
+        ) from None
+    return value

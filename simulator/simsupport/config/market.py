@@ -21,7 +21,7 @@ from pydantic import (
 )
 
 from ..units import Duration, PositiveDuration
-from .base import Frozen, Name
+from .base import Frozen, Name, check_timezone
 from .prices import read_prices
 
 Vol = Annotated[float, Field(gt=0, le=10, description="daily volatility, e.g. 0.025 for 2.5% a day")]
@@ -160,9 +160,7 @@ class ReplayMarket(_MarketBase):
         base = context.get("base_dir") if isinstance(context, dict) else None
         path = (Path(base) if base is not None else Path.cwd()) / self.file
         if self.timezone is not None:
-            from .schema import _check_tz  # the same check as every other time zone
-
-            _check_tz(self.timezone)
+            check_timezone(self.timezone)  # the same check as every other time zone
         self._times, self._prices = read_prices(path.resolve(), self.file, self.timezone, self.max_gap)
         return self
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
@@ -24,7 +23,7 @@ from pydantic import (
 )
 
 from ..units import Duration, PositiveDuration, Probability, Rate, Share
-from .base import Frozen, Name
+from .base import Frozen, Name, check_timezone
 from .distributions import Deterministic, Distribution, Exponential
 from .journey import (
     Announce,
@@ -42,17 +41,6 @@ from .surge import Surge
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SLAFormula = Literal["answered_and_abandoned", "answered", "offered"]
-
-
-def _check_tz(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
-            f"unknown time zone {value!r}; use an IANA name such as UTC, Europe/London, "
-            "Asia/Singapore or America/New_York"
-        ) from None
-    return value
 
 
 def _one_of_words(words: tuple[str, ...], what: str, otherwise: str) -> Any:
@@ -87,7 +75,7 @@ def _profile(value: Any) -> Any:
 Profile = Annotated[str | list[float], BeforeValidator(_profile)]
 Headcount = Annotated[int, Field(ge=0, le=100_000)]
 TimeZone = Annotated[
-    str, AfterValidator(_check_tz), Field(description="IANA time zone name, e.g. Asia/Singapore")
+    str, AfterValidator(check_timezone), Field(description="IANA time zone name, e.g. Asia/Singapore")
 ]
 
 

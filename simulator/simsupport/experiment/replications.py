@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from ..config.schema import Scenario
-from ..metrics import ReplicationResult
+from ..stats.result import ReplicationResult
 from ..model.desk import simulate
 
 Progress = Callable[[int, int], None]  # (done, total)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config.schema import Scenario
-from ..metrics import summarize
+from ..stats.summary import summarize
 from ..model.desk import simulate
 from ..outputs.files import write_json
 from .spec import Experiment, Point, Precision

@@ -35,17 +35,15 @@ from ..config.derived import (
 from ..config.distributions import Exponential
 from ..config.journey import CSAT
 from ..config.schema import Scenario
-from ..metrics import ReplicationResult
+from ..stats.result import ReplicationResult
 from ..model.agents import Agent
 from ..model.desk import INF, Desk
 from ..model.routing import enqueue, next_ticket
 from ..model.sampling import make_sampler, uniform_sampler
 from ..model.tickets import ABANDONED, DONE, SERVING, WAITING, Ticket, TicketClass
-from .experience import ABANDONED as J_ABANDONED
-from .experience import BLOCKED as J_BLOCKED
-from .experience import DEFLECTED, RESOLVED, csat_score, predicted_wait
+from .experience import END_ABANDONED, END_BLOCKED, END_DEFLECTED, END_RESOLVED, csat_score, predicted_wait
 from .plan import ESCALATE, REOPEN, RETURN, Journey, JourneyTicket, Plan, draw_steps
-from .sink import JourneySink
+from ..stats.journey import JourneySink
 
 NAN = math.nan
 
@@ -272,7 +270,7 @@ class JourneyDesk(Desk):
         if deflected:
             if self.log is not None:
                 self.log.add(t, "deflected", 0.0, None, 0.0)
-            self._end(j, DEFLECTED)
+            self._end(j, END_DEFLECTED)
             return
         t.patience *= jr.hand_patience
         t.work *= jr.hand_work
@@ -291,7 +289,7 @@ class JourneyDesk(Desk):
                 self.arrivals_counted += 1
             if ch.lines is not None and ch.waiting + ch.in_service >= ch.lines:
                 self._block(t)
-                self._end(t.j, J_BLOCKED)
+                self._end(t.j, END_BLOCKED)
                 return
         pools = cls.pools
         agent = self.choose_agent(pools) if pools else None
@@ -302,7 +300,7 @@ class JourneyDesk(Desk):
                     break
         if agent is None and t.entry and ch.max_waiting is not None and ch.waiting >= ch.max_waiting:
             self._block(t)  # refused: not a visit to any tier
-            self._end(t.j, J_BLOCKED)
+            self._end(t.j, END_BLOCKED)
             return
         if t.counted:
             self.jsink.visit(cls.tier_k)
@@ -339,7 +337,7 @@ class JourneyDesk(Desk):
             self.jsink.abandoned(t.cls.tier_k, wait)
         if self.log is not None:
             self.log.add(t, "balked", wait, None, 0.0)
-        self._end(t.j, J_ABANDONED)
+        self._end(t.j, END_ABANDONED)
         return True
 
     # -- service ----------------------------------------------------------------------------
@@ -424,7 +422,7 @@ class JourneyDesk(Desk):
         if j.pos >= len(steps):
             if j.resolved_at < 0:
                 j.resolved_at = now
-            self._end(j, RESOLVED)
+            self._end(j, END_RESOLVED)
             return
         kind, sc, delay, work, patience = steps[j.pos]
         j.pos += 1
@@ -440,7 +438,7 @@ class JourneyDesk(Desk):
             j.reopened = True
             if j.resolved_at < 0:
                 j.resolved_at = now
-            self._end(j, RESOLVED)
+            self._end(j, END_RESOLVED)
         nt = JourneyTicket(sc, now + delay, work, patience, j, t.attempt, t.id, False)
         if delay > 0:
             sc.channel.pending += 1
@@ -469,7 +467,7 @@ class JourneyDesk(Desk):
             self.jsink.abandoned(t.cls.tier_k, wait)
         if self.log is not None:
             self.log.add(t, "abandoned", wait, None, 0.0)
-        self._end(t.j, J_ABANDONED)
+        self._end(t.j, END_ABANDONED)
         ch = t.cls.channel
         if t.entry and ch.retry_prob > 0 and t.attempt < ch.max_retries and ch.retry_u() < ch.retry_prob:
             Timeout(self.env, ch.retry_delay(), t).callbacks.append(self.on_retry)

@@ -4,21 +4,21 @@ from __future__ import annotations
 
 from ..config.journey import CSAT
 
-# Journey outcomes.
-RESOLVED = 0
-DEFLECTED = 1
-ABANDONED = 2
-BLOCKED = 3
+# How a journey ends (not ticket states: see engine.tickets for those).
+END_RESOLVED = 0
+END_DEFLECTED = 1
+END_ABANDONED = 2
+END_BLOCKED = 3
 OUTCOMES = ("resolved", "deflected", "abandoned", "blocked")
 
 
 def csat_score(spec: CSAT, outcome: int, waited: float, resolution: float, escalations: int) -> float:
     """The satisfaction proxy of one journey (see `config.journey.CSAT` for the formula)."""
-    if outcome == DEFLECTED:
+    if outcome == END_DEFLECTED:
         return spec.deflected
-    if outcome == ABANDONED:
+    if outcome == END_ABANDONED:
         return spec.abandoned
-    if outcome == BLOCKED:
+    if outcome == END_BLOCKED:
         return spec.blocked
     score = (
         spec.base

@@ -32,7 +32,9 @@ from ..config.derived import channel_mix, handle_time_spec, pool_serves
 from ..config.schema import Scenario
 from ..market.drive import build_drive, mix_weights
 from ..market.paths import mean_over
-from ..metrics import SL_CODES, SL_NONE, Collector, ReplicationResult
+from ..stats.collector import Collector
+from ..stats.counters import SL_CODES, SL_NONE
+from ..stats.result import ReplicationResult
 from ..rng import Streams
 from .agents import Agent, PoolState, ShiftBlock, shift_blocks, shift_specs
 from .arrivals import make_rate

@@ -15,7 +15,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, Locator, PercentFormatter
 
-from ..metrics import N_BINS, PER_E, W0, ReplicationResult
+from ..stats.histogram import N_BINS, PER_E, W0
+from ..stats.result import ReplicationResult
 from ..units import format_duration
 from .files import atomic_write
 

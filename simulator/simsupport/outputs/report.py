@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..config.schema import Scenario
-from ..metrics import ReplicationResult
+from ..stats.result import ReplicationResult
 from .files import write_json, write_table
 from .plots import (
     burst_timeline_plot,

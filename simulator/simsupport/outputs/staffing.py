@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 
 from ..config.base import on_duty
 from ..config.schema import Scenario
-from ..staffing.analytic import PoolNeed, _coverage
+from ..staffing.requirements import PoolNeed, _coverage
 from ..staffing.search import SearchResult
 from ..staffing.variables import Variable, apply_to_tree, current
 from .files import atomic_write, write_json, write_table

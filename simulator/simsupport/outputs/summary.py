@@ -15,7 +15,8 @@ from typing import Any
 from .. import __version__
 from ..config.schema import Scenario
 from ..experiment.statistics import aggregate
-from ..metrics import SCOPES, ReplicationResult, summarize
+from ..stats.result import ReplicationResult
+from ..stats.summary import SCOPES, summarize
 
 
 def scenario_hash(scenario: Scenario) -> str:

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pandas as pd
 
-from ..metrics import ReplicationResult
+from ..stats.result import ReplicationResult
 
 
 def interval_frame(results: Sequence[ReplicationResult], start: datetime) -> pd.DataFrame:

@@ -21,7 +21,7 @@ from ..config.schema import Scenario
 from ..errors import ScenarioError
 from ..experiment.replications import run_replications
 from ..experiment.sweep import flatten
-from ..metrics import summarize
+from ..stats.summary import summarize
 from ..outputs.files import write_json
 from ..outputs.summary import scenario_hash
 

@@ -1,7 +1,7 @@
 """Exact steady-state formulas for textbook queues, used as ground truth for the simulator.
 
-Erlang B (M/M/n/n), Erlang C (M/M/n), Erlang A (M/M/n+M, exponential patience), non-preemptive
-priority M/M/n and M/G/1 (Cobham), square-root staffing and minimal-staffing searches.
+Erlang B (M/M/n/n), Erlang C (M/M/n) and Erlang A (M/M/n+M, exponential patience); priority
+queues are in `theory.priority`, staffing rules in `theory.staffing`.
 
 Pure functions: no simulation, no I/O. Times are in whatever unit the caller uses consistently
 (rates per unit, mean times in units). Large teams (thousands of servers) are handled with the
@@ -11,8 +11,7 @@ stable Erlang B recursion and log-space arithmetic, never with factorials.
 from __future__ import annotations
 
 import math
-import numbers
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import islice
@@ -21,11 +20,9 @@ from typing import Literal, NamedTuple
 import numpy as np
 from scipy import optimize, special
 
-__all__ = [
-    "ErlangA", "ErlangC", "erlang_a", "erlang_b", "erlang_c", "erlang_c_metrics", "halfin_whitt_beta",
-    "min_agents_erlang_a", "min_agents_erlang_b", "min_agents_erlang_c", "priority_mean_waits",
-    "priority_mean_waits_mg1", "sqrt_staffing",
-]  # fmt: skip
+from .arguments import check_quantile_level, check_real, check_servers, check_time
+
+__all__ = ["ErlangA", "ErlangAFormula", "ErlangC", "erlang_a", "erlang_b", "erlang_c", "erlang_c_metrics"]
 
 # Erlang A: the queue part of the birth-death chain is truncated once the remaining tail mass is
 # below _TAIL_TOL relative to the queue mass; more than _MAX_QUEUE_STATES states is refused.
@@ -36,49 +33,8 @@ _MAX_QUEUE_STATES = 1 << 22
 ErlangAFormula = Literal["answered_and_abandoned", "answered", "offered"]
 
 
-def _check_servers(value: object, name: str = "servers") -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    return int(value)
 
-
-def _check_real(
-    value: object, name: str, *, low: float = 0.0, strict: bool = True, allow_inf: bool = False
-) -> float:
-    """Return value as float if it is a real number above `low` (or >= when not strict)."""
-    ok = not isinstance(value, bool) and isinstance(value, numbers.Real)
-    x = float(value) if ok else math.nan  # type: ignore[arg-type]
-    if math.isnan(x) or (math.isinf(x) and not (allow_inf and x > 0)) or x < low or (strict and x == low):
-        kind = "a number" if allow_inf else "a finite number"
-        raise ValueError(f"{name} must be {kind} {'>' if strict else '>='} {low:g}, got {value!r}")
-    return x
-
-
-def _check_fraction(value: object, name: str) -> float:
-    x = _check_real(value, name)
-    if x >= 1.0:
-        raise ValueError(f"{name} must lie strictly between 0 and 1, got {value!r}")
-    return x
-
-
-def _check_rates(values: Sequence[float], name: str) -> list[float]:
-    if isinstance(values, (str, bytes)) or len(values) == 0:
-        raise ValueError(f"{name} must be a non-empty sequence of numbers, got {values!r}")
-    return [_check_real(v, f"{name}[{i}]", strict=False) for i, v in enumerate(values)]
-
-
-def _check_time(t: object, name: str = "t") -> float:
-    return _check_real(t, name, strict=False, allow_inf=True)
-
-
-def _check_quantile_level(q: object) -> float:
-    x = _check_real(q, "q", strict=False)
-    if x > 1.0:
-        raise ValueError(f"q must lie in [0, 1], got {q!r}")
-    return x
-
-
-def _erlang_b_sequence(load: float) -> Iterator[float]:
+def erlang_b_sequence(load: float) -> Iterator[float]:
     """Yield B(1, a), B(2, a), ... via the stable recursion B(n) = a B(n-1) / (n + a B(n-1))."""
     b, n = 1.0, 0
     while True:
@@ -88,30 +44,30 @@ def _erlang_b_sequence(load: float) -> Iterator[float]:
         yield b
 
 
-def _erlang_c_from_b(b: float, servers: int, load: float) -> float:
+def erlang_c_from_b(b: float, servers: int, load: float) -> float:
     """C = B / (1 - rho (1 - B)) for a stable queue, 1 otherwise."""
     if load >= servers:
         return 1.0
     return b / (1.0 - (load / servers) * (1.0 - b))
 
 
-def _erlang_c_service_level(c: float, servers: int, load: float, mean_service: float, t: float) -> float:
+def erlang_c_service_level(c: float, servers: int, load: float, mean_service: float, t: float) -> float:
     """P(W <= t) = 1 - C exp(-(n mu - lambda) t) of a stable M/M/n FIFO queue."""
     return 1.0 - c * math.exp(-(servers - load) / mean_service * t)
 
 
 def erlang_b(servers: int, load: float) -> float:
     """Blocking probability of M/M/n/n (Erlang loss formula), load in Erlangs."""
-    n = _check_servers(servers)
-    a = _check_real(load, "load", strict=False)
-    return next(islice(_erlang_b_sequence(a), n - 1, None))
+    n = check_servers(servers)
+    a = check_real(load, "load", strict=False)
+    return next(islice(erlang_b_sequence(a), n - 1, None))
 
 
 def erlang_c(servers: int, load: float) -> float:
     """Probability of waiting in M/M/n (Erlang C), 1.0 if load >= servers."""
-    n = _check_servers(servers)
-    a = _check_real(load, "load", strict=False)
-    return _erlang_c_from_b(erlang_b(n, a), n, a)
+    n = check_servers(servers)
+    a = check_real(load, "load", strict=False)
+    return erlang_c_from_b(erlang_b(n, a), n, a)
 
 
 @dataclass(frozen=True)
@@ -123,9 +79,9 @@ class ErlangC:
     mean_service: float
 
     def __post_init__(self) -> None:
-        n = _check_servers(self.servers)
-        lam = _check_real(self.arrival_rate, "arrival_rate")
-        s = _check_real(self.mean_service, "mean_service")
+        n = check_servers(self.servers)
+        lam = check_real(self.arrival_rate, "arrival_rate")
+        s = check_real(self.mean_service, "mean_service")
         if lam * s >= n:
             raise ValueError(f"unstable M/M/n queue: load arrival_rate*mean_service = {lam * s:g} Erlangs "
                              f">= servers = {n}; Erlang C needs load < servers (erlang_a allows abandonment)")
@@ -169,8 +125,8 @@ class ErlangC:
 
     def service_level(self, t: float) -> float:
         """P(W <= t) = 1 - C exp(-(n mu - lambda) t)."""
-        t = _check_time(t)
-        return _erlang_c_service_level(self.p_wait, self.servers, self.load, self.mean_service, t)
+        t = check_time(t)
+        return erlang_c_service_level(self.p_wait, self.servers, self.load, self.mean_service, t)
 
     # Everybody is served and nobody abandons: the Erlang A names mean the same here.
     mean_wait_served = mean_wait
@@ -178,7 +134,7 @@ class ErlangC:
 
     def wait_quantile(self, q: float) -> float:
         """Smallest t with P(W <= t) >= q: 0 if q <= 1 - C, else ln(C / (1 - q)) / (n mu - lambda)."""
-        q = _check_quantile_level(q)
+        q = check_quantile_level(q)
         c = self.p_wait
         if q <= 1.0 - c:
             return 0.0
@@ -243,10 +199,10 @@ class ErlangA:
     mean_patience: float
 
     def __post_init__(self) -> None:
-        n = _check_servers(self.servers)
-        lam = _check_real(self.arrival_rate, "arrival_rate")
-        s = _check_real(self.mean_service, "mean_service")
-        p = _check_real(self.mean_patience, "mean_patience", allow_inf=True)
+        n = check_servers(self.servers)
+        lam = check_real(self.arrival_rate, "arrival_rate")
+        s = check_real(self.mean_service, "mean_service")
+        p = check_real(self.mean_patience, "mean_patience", allow_inf=True)
         if 1.0 / p == math.inf:
             raise ValueError(f"mean_patience must be > 0 with a finite inverse, got {p!r}")
         if math.isinf(p) and lam * s >= n:
@@ -361,7 +317,7 @@ class ErlangA:
         W = sum_{m=1}^{j+1} Exp(n mu + m theta) = -ln(U)/theta with U ~ Beta(1 + n mu/theta, j+1)
         (match the Laplace transforms), so P(W <= t | served, j) = I_{1-e^{-theta t}}(j+1, 1 + n mu/theta).
         """
-        t = _check_time(t)
+        t = check_time(t)
         ch = self._chain
         if self._gamma_limit:  # sum of j+1 Exp(n mu): Gamma(j+1, n mu)
             cdf = special.gammainc(ch.j1, self._n_mu * t)
@@ -380,7 +336,7 @@ class ErlangA:
         Exp(n mu + i theta) = -ln(U)/theta, U ~ Beta(n mu/theta, j+1); its patience is an
         independent Exp(theta), so P(W > t | j) = P(S > t) e^{-theta t}.
         """
-        t = _check_time(t)
+        t = check_time(t)
         ch = self._chain
         if self._gamma_limit:
             tail = special.gammaincc(ch.j1, self._n_mu * t) * math.exp(-self._theta * t)
@@ -395,7 +351,7 @@ class ErlangA:
 
     def wait_quantile(self, q: float) -> float:
         """Smallest t with p_wait_le(t) >= q (0 if q <= 1 - p_wait); root-finding on the exact CDF."""
-        q = _check_quantile_level(q)
+        q = check_quantile_level(q)
         if q <= self._chain.p_nowait:
             return 0.0
         if q == 1.0:
@@ -409,130 +365,3 @@ class ErlangA:
 def erlang_a(servers: int, arrival_rate: float, mean_service: float, mean_patience: float) -> ErlangA:
     """Erlang A (M/M/n+M) model with exponential patience of mean `mean_patience`."""
     return ErlangA(servers, arrival_rate, mean_service, mean_patience)
-
-
-def _cobham(w0: float, loads: Sequence[float]) -> list[float]:
-    """W_k = W0 / ((1 - s_{k-1})(1 - s_k)), s_k = cumulative load of classes 0..k."""
-    waits, prev = [], 0.0
-    for rho in loads:
-        cur = prev + rho
-        waits.append(w0 / ((1.0 - prev) * (1.0 - cur)))
-        prev = cur
-    return waits
-
-
-def priority_mean_waits(servers: int, arrival_rates: Sequence[float], mean_service: float) -> list[float]:
-    """Mean waits of non-preemptive priority M/M/n, common exponential service, class 0 highest.
-
-    W_k = (C(n, a) / (n mu)) / ((1 - s_{k-1})(1 - s_k)), s_k = sum_{i<=k} lambda_i / (n mu).
-    """
-    n = _check_servers(servers)
-    s = _check_real(mean_service, "mean_service")
-    rates = _check_rates(arrival_rates, "arrival_rates")
-    a = sum(rates) * s
-    if a >= n:
-        raise ValueError(f"unstable: total load {a:g} Erlangs >= servers = {n}")
-    n_mu = n / s
-    return _cobham(erlang_c(n, a) / n_mu, [lam / n_mu for lam in rates])
-
-
-def priority_mean_waits_mg1(
-    arrival_rates: Sequence[float], mean_services: Sequence[float], second_moments: Sequence[float]
-) -> list[float]:
-    """Cobham's non-preemptive priority M/G/1: W_k = W0 / ((1-s_{k-1})(1-s_k)), W0 = sum lam E[S^2]/2."""
-    rates = _check_rates(arrival_rates, "arrival_rates")
-    if not (len(mean_services) == len(second_moments) == len(rates)):
-        lengths = f"{len(rates)}, {len(mean_services)}, {len(second_moments)}"
-        raise ValueError(f"arrival_rates, mean_services, second_moments need equal lengths, got {lengths}")
-    means = [_check_real(m, f"mean_services[{i}]") for i, m in enumerate(mean_services)]
-    m2s = [_check_real(m, f"second_moments[{i}]") for i, m in enumerate(second_moments)]
-    for i, (m, m2) in enumerate(zip(means, m2s)):
-        if m2 < m * m * (1.0 - 1e-12):
-            raise ValueError(f"second_moments[{i}] = {m2!r} < mean_services[{i}]**2 = {m * m!r}")
-    loads = [lam * m for lam, m in zip(rates, means)]
-    if sum(loads) >= 1.0:
-        raise ValueError(f"unstable: total utilisation {sum(loads):g} >= 1")
-    return _cobham(sum(lam * m2 for lam, m2 in zip(rates, m2s)) / 2.0, loads)
-
-
-def sqrt_staffing(load: float, beta: float) -> int:
-    """Square-root staffing ceil(a + beta sqrt(a)), at least 1 (ignores 1e-12 relative rounding)."""
-    a = _check_real(load, "load")
-    b = _check_real(beta, "beta", low=-math.inf)
-    x = a + b * math.sqrt(a)
-    return max(1, math.ceil(x - 1e-12 * max(1.0, abs(x))))
-
-
-def halfin_whitt_beta(servers: int, load: float) -> float:
-    """Quality-of-service index beta = (n - a) / sqrt(a)."""
-    n = _check_servers(servers)
-    a = _check_real(load, "load")
-    return (n - a) / math.sqrt(a)
-
-
-def min_agents_erlang_b(load: float, max_blocking: float) -> int:
-    """Smallest n with Erlang B blocking B(n, load) <= max_blocking."""
-    a = _check_real(load, "load")
-    target = _check_fraction(max_blocking, "max_blocking")
-    for n, b in enumerate(_erlang_b_sequence(a), start=1):
-        if b <= target:
-            return n
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def min_agents_erlang_c(arrival_rate: float, mean_service: float, threshold: float, target: float) -> int:
-    """Smallest stable n (n > load) with Erlang C service level P(W <= threshold) >= target."""
-    lam = _check_real(arrival_rate, "arrival_rate")
-    s = _check_real(mean_service, "mean_service")
-    t = _check_real(threshold, "threshold", strict=False)
-    goal = _check_fraction(target, "target")
-    a = lam * s
-    for n, b in enumerate(_erlang_b_sequence(a), start=1):
-        if n > a and _erlang_c_service_level(_erlang_c_from_b(b, n, a), n, a, s, t) >= goal:
-            return n
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-_ERLANG_A_FORMULAS: dict[str, Callable[[ErlangA, float], float]] = {
-    "answered_and_abandoned": ErlangA.p_served_within,
-    "answered": ErlangA.p_served_within_given_served,
-    "offered": ErlangA.p_wait_le,
-}
-
-
-def min_agents_erlang_a(
-    arrival_rate: float, mean_service: float, mean_patience: float, threshold: float, target: float,
-    formula: ErlangAFormula = "answered_and_abandoned",
-) -> int:  # fmt: skip
-    """Smallest n whose Erlang A service level at `threshold` is >= target.
-
-    formula: "answered_and_abandoned" = answered within T / (answered + abandoned);
-    "answered" = answered within T / answered; "offered" = P(W <= T), abandoning within T counts.
-    Service levels increase with n: gallop up from the load, then bisect.
-    """
-    lam = _check_real(arrival_rate, "arrival_rate")
-    s = _check_real(mean_service, "mean_service")
-    p = _check_real(mean_patience, "mean_patience", allow_inf=True)
-    t = _check_real(threshold, "threshold", strict=False)
-    goal = _check_fraction(target, "target")
-    if formula not in _ERLANG_A_FORMULAS:
-        raise ValueError(f"formula must be one of {sorted(_ERLANG_A_FORMULAS)}, got {formula!r}")
-    if math.isinf(p):  # nobody abandons: all three formulas are the Erlang C service level
-        return min_agents_erlang_c(lam, s, t, goal)
-    metric = _ERLANG_A_FORMULAS[formula]
-
-    def meets(n: int) -> bool:
-        return metric(ErlangA(n, lam, s, p), t) >= goal
-
-    if meets(1):
-        return 1
-    lo, hi = 1, max(2, math.ceil(lam * s))
-    while not meets(hi):
-        lo, hi = hi, 2 * hi
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if meets(mid):
-            hi = mid
-        else:
-            lo = mid
-    return hi

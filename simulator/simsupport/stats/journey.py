@@ -16,8 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from ..metrics import FLUSH, N_BINS, floats, hist_quantile, ints, wait_bins
-from .experience import ABANDONED, BLOCKED, DEFLECTED, RESOLVED
+from .histogram import FLUSH, N_BINS, floats, hist_quantile, ints, wait_bins
+
+from ..journey.experience import END_RESOLVED
 
 # per tier
 T_VISITS, T_ANSWERED, T_ABANDONED, T_WAIT_ANS, T_WAIT_ABD, T_ESCALATED = range(6)
@@ -131,7 +132,7 @@ class JourneySink:
         if j.escalations:
             row[J_ESCALATED] += 1
             row[J_ESCALATIONS] += j.escalations
-            if outcome == RESOLVED:
+            if outcome == END_RESOLVED:
                 row[J_RESOLVED_ESCALATED] += 1
         if not math.isnan(resolution):
             row[J_RESOLUTION] += resolution
@@ -320,4 +321,4 @@ def add_journey_scopes(r: Any, out: dict[str, dict[str, dict[str, float]]]) -> N
         out["backlog"] = backlog
 
 
-__all__ = ["ABANDONED", "BLOCKED", "DEFLECTED", "RESOLVED", "JourneySink", "JourneyTotals", "add_journey_scopes"]
+__all__ = ["JourneySink", "JourneyTotals", "add_journey_scopes"]

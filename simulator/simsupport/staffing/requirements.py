@@ -19,7 +19,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..analytic import min_agents_erlang_a, min_agents_erlang_c
+from ..theory import min_agents_erlang_a, min_agents_erlang_c
 from ..config.base import on_duty
 from ..config.derived import average_agents, handle_time_spec
 from ..config.schema import Scenario

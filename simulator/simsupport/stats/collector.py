@@ -1,0 +1,230 @@
+"""Streaming statistics of one replication.
+
+The model reports facts (offered, blocked, answered, abandoned) about tickets that arrived in
+the counted window [warm-up, warm-up + horizon); this module accumulates them per ticket class
+and per reporting interval, and nothing per ticket, so memory stays flat however long the
+horizon. Waiting-time quantiles come from a log-spaced histogram (1% relative resolution),
+filled in numpy blocks. Scopes (by channel, category, language, priority, pool) are sums of
+class rows, computed once at the end.
+
+Definitions (all times in seconds; "admitted" = offered - blocked):
+- p_wait: share of admitted tickets not answered at once;
+- mean_wait_s: over admitted tickets that left the queue, abandoners' time in queue included;
+- asa_s: mean wait of answered tickets; wait_pXX_s: quantiles of answered waits;
+- service_level: per the channel's SLA formula (see config.schema.SLA);
+- occupancy: busy agent time / on-duty agent time.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .counters import C, COUNTERS, INTERVAL_COUNTERS, SL_ANS_ABD, SL_OFFERED
+from .histogram import FINE_PER_COARSE, FLUSH, HOUR, HOUR_BINS, N_BINS, floats, ints, wait_bins
+
+
+class Collector:
+    """The default sink: buffers facts in flat lists, folds them into counters in numpy blocks.
+
+    Appending a few numbers per ticket is the cheapest thing Python can do on the hot path; the
+    arithmetic (class and interval counters, SLA counts, histograms) happens vectorised every
+    FLUSH facts, so memory stays bounded and the per-ticket cost small.
+    """
+
+    def __init__(
+        self,
+        classes: list[Any],
+        n_pools: int,
+        channels: list[Any],
+        warmup: float,
+        end: float,
+        interval: float,
+    ) -> None:
+        n = len(classes)
+        self.n_classes = n
+        self.n_pools = n_pools
+        self.n_channels = len(channels)
+        self.class_channel = np.array([c.channel.index for c in classes], dtype=np.int64)
+        self.sl_T = np.array([c.channel.sla_T for c in classes], dtype=float)
+        self.sl_code = np.array([c.channel.sla_code for c in classes], dtype=np.int64)
+        self.short = np.array([c.channel.short_abandon for c in classes], dtype=float)
+        self.counters = np.zeros((n, len(COUNTERS)))
+        self.hist = np.zeros((n, N_BINS), dtype=np.int64)
+        self.pool_answered = np.zeros(n_pools)
+        self.pool_wait = np.zeros(n_pools)
+        self.pool_hist = np.zeros((n_pools, N_BINS), dtype=np.int64)
+        # resolution (answer + handle time) of single-visit tickets, per channel
+        self.resolution_hist = np.zeros((self.n_channels, N_BINS), dtype=np.int64)
+        self.interval = interval
+        self.k0 = int(warmup // interval)
+        self.n_intervals = int(math.ceil(end / interval)) - self.k0
+        self.iv = {name: np.zeros((self.n_channels, self.n_intervals)) for name in INTERVAL_COUNTERS}
+        # per clock hour and channel: counters and a coarse histogram, for the worst_hour scope
+        self.h0 = int(warmup // HOUR)
+        self.n_hours = int(math.ceil(end / HOUR)) - self.h0
+        self.hour_counters = np.zeros((self.n_hours * self.n_channels, len(COUNTERS)))
+        self.hour_hist = np.zeros((self.n_hours * self.n_channels, HOUR_BINS), dtype=np.int64)
+        # Fact buffers: answered (class, arrival, wait, pool) and abandoned (class, arrival,
+        # wait). Offered is not a fact of its own: every counted ticket ends answered,
+        # abandoned, blocked or still waiting, so offered is their sum (`still_waiting` adds
+        # the last at the end). The model counts arrivals independently, which is what the
+        # conservation test compares against.
+        # four parallel lists: list.append is the cheapest thing on the hot path, and
+        # np.array(list of floats) converts at ~25 ns a value (tuples would cost ~230 ns a row)
+        self.a_cls: list[int] = []
+        self.a_arr: list[float] = []
+        self.a_wait: list[float] = []
+        self.a_pool: list[int] = []
+        self.a_handle: list[float] = []  # resolution = wait + handle (nan: the journey reports it)
+        self.x_cls: list[int] = []
+        self.x_arr: list[float] = []
+        self.x_wait: list[float] = []
+
+    # -- facts from the model (hot path) ---------------------------------------------------
+    def retrial(self, t: Any) -> None:
+        self.counters[t.cls.index, C["retrials"]] += 1
+        self.hour_counters[self._hour_cell(t), C["retrials"]] += 1
+
+    def blocked(self, t: Any) -> None:
+        self._count_offered(t)
+        self.counters[t.cls.index, C["blocked"]] += 1
+        self.hour_counters[self._hour_cell(t), C["blocked"]] += 1
+
+    def still_waiting(self, t: Any, waited: float) -> None:
+        """A counted ticket still in the queue when the run stopped (the drain hit its limit).
+
+        It has waited `waited` so far: past the SLA threshold it is a certain breach and
+        counts in the service level's denominator; below it, its outcome is unknown and it
+        is left out.
+        """
+        self._count_offered(t)
+        i = t.cls.index
+        if self.sl_code[i] >= 0 and waited > self.sl_T[i]:
+            self.counters[i, C["sl_den"]] += 1
+            self.hour_counters[self._hour_cell(t), C["sl_den"]] += 1
+            k = min(max(int(t.arrival / self.interval) - self.k0, 0), self.n_intervals - 1)
+            self.iv["sl_den"][t.cls.channel.index, k] += 1
+
+    def _hour_cell(self, t: Any) -> int:
+        # a live start's tickets arrived before time 0 (they count in the first hour); with the
+        # chatbot's SLA clock at handover a ticket may reach a human after the window
+        h = min(max(int(t.arrival // HOUR) - self.h0, 0), self.n_hours - 1)
+        return h * self.n_channels + t.cls.channel.index
+
+    def _count_offered(self, t: Any) -> None:
+        i = t.cls.index
+        self.counters[i, C["offered"]] += 1
+        self.hour_counters[self._hour_cell(t), C["offered"]] += 1
+        k = min(max(int(t.arrival / self.interval) - self.k0, 0), self.n_intervals - 1)
+        self.iv["offered"][t.cls.channel.index, k] += 1
+
+    def answered(self, t: Any, wait: float, pool: int, handle: float) -> None:
+        self.a_cls.append(t.cls.index)
+        self.a_arr.append(t.arrival)
+        self.a_wait.append(wait)
+        self.a_pool.append(pool)
+        self.a_handle.append(handle)
+        if len(self.a_wait) >= FLUSH:
+            self._flush_answered()
+
+    def abandoned(self, t: Any, wait: float) -> None:
+        self.x_cls.append(t.cls.index)
+        self.x_arr.append(t.arrival)
+        self.x_wait.append(wait)
+        if len(self.x_cls) >= FLUSH:
+            self._flush_abandoned()
+
+    # -- folding buffers into counters -----------------------------------------------------
+    def _interval_index(self, cls: np.ndarray, arrival: np.ndarray) -> np.ndarray:
+        k = np.clip((arrival / self.interval).astype(np.int64) - self.k0, 0, self.n_intervals - 1)
+        return self.class_channel[cls] * self.n_intervals + k
+
+    def _hours(self, cls: np.ndarray, arrival: np.ndarray) -> np.ndarray:
+        h = np.clip((arrival // HOUR).astype(np.int64) - self.h0, 0, self.n_hours - 1)
+        return h * self.n_channels + self.class_channel[cls]
+
+    def _add(self, column: str, cls: np.ndarray, hours: np.ndarray, weights: np.ndarray | None = None) -> None:
+        """Add to a counter column, by class and by hour and channel."""
+        j = C[column]
+        self.counters[:, j] += np.bincount(cls, weights=weights, minlength=self.n_classes)
+        self.hour_counters[:, j] += np.bincount(hours, weights=weights, minlength=len(self.hour_counters))
+
+    def _add_iv(self, column: str, cell: np.ndarray, weights: np.ndarray | None = None) -> None:
+        flat = self.iv[column].reshape(-1)
+        flat += np.bincount(cell, weights=weights, minlength=flat.size)
+
+    def _flush_answered(self) -> None:
+        if not self.a_wait:
+            return
+        cls = ints(self.a_cls)
+        arrival = floats(self.a_arr)
+        wait = floats(self.a_wait)
+        pool = ints(self.a_pool)
+        resolution = wait + floats(self.a_handle)
+        cell = self._interval_index(cls, arrival)
+        hours = self._hours(cls, arrival)
+        has_sla = (self.sl_code[cls] >= 0).astype(float)
+        met = (wait <= self.sl_T[cls]).astype(float) * has_sla
+        self._add("answered", cls, hours)
+        self._add("offered", cls, hours)
+        self._add_iv("offered", cell)
+        self._add("at_once", cls, hours, (wait == 0).astype(float))
+        self._add("wait_answered", cls, hours, wait)
+        self._add("sl_num", cls, hours, met)
+        self._add("sl_den", cls, hours, has_sla)
+        self._add_iv("answered", cell)
+        self._add_iv("wait_answered", cell, wait)
+        self._add_iv("sl_num", cell, met)
+        self._add_iv("sl_den", cell, has_sla)
+        bins = wait_bins(wait)
+        # add.at on flat views: 5x faster than with a (row, column) index
+        np.add.at(self.hist.reshape(-1), cls * N_BINS + bins, 1)
+        # coarse bins from the fine ones: floor(20x) = floor(floor(100x) / 5), no second log pass
+        coarse = np.where(bins > 0, np.minimum((bins - 1) // FINE_PER_COARSE + 1, HOUR_BINS - 1), 0)
+        np.add.at(self.hour_hist.reshape(-1), hours * HOUR_BINS + coarse, 1)
+        self.pool_answered += np.bincount(pool, minlength=self.n_pools)
+        self.pool_wait += np.bincount(pool, weights=wait, minlength=self.n_pools)
+        np.add.at(self.pool_hist.reshape(-1), pool * N_BINS + bins, 1)
+        known = ~np.isnan(resolution)
+        if known.any():
+            r_cls, resolution = cls[known], resolution[known]
+            self.counters[:, C["resolved"]] += np.bincount(r_cls, minlength=self.n_classes)
+            self.counters[:, C["resolution"]] += np.bincount(r_cls, weights=resolution, minlength=self.n_classes)
+            cells = self.class_channel[r_cls] * N_BINS + wait_bins(resolution)
+            np.add.at(self.resolution_hist.reshape(-1), cells, 1)
+        for buf in (self.a_cls, self.a_arr, self.a_wait, self.a_pool, self.a_handle):
+            buf.clear()
+
+    def _flush_abandoned(self) -> None:
+        if not self.x_cls:
+            return
+        cls = ints(self.x_cls)
+        wait = floats(self.x_wait)
+        arrival = floats(self.x_arr)
+        cell = self._interval_index(cls, arrival)
+        hours = self._hours(cls, arrival)
+        code = self.sl_code[cls]
+        short = wait < self.short[cls]
+        long_ = ~short
+        den = (long_ & ((code == SL_ANS_ABD) | (code == SL_OFFERED))).astype(float)
+        num = (long_ & (code == SL_OFFERED) & (wait <= self.sl_T[cls])).astype(float)
+        self._add("abandoned", cls, hours)
+        self._add("offered", cls, hours)
+        self._add_iv("offered", cell)
+        self._add("wait_abandoned", cls, hours, wait)
+        self._add("short_abandoned", cls, hours, short.astype(float))
+        self._add("sl_num", cls, hours, num)
+        self._add("sl_den", cls, hours, den)
+        self._add_iv("abandoned", cell)
+        self._add_iv("sl_num", cell, num)
+        self._add_iv("sl_den", cell, den)
+        for buf in (self.x_cls, self.x_arr, self.x_wait):
+            buf.clear()
+
+    def finish(self) -> None:
+        """Fold whatever is still buffered (call once, when the run stops)."""
+        self._flush_answered()
+        self._flush_abandoned()

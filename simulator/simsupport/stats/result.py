@@ -1,0 +1,46 @@
+"""What one replication measured, as plain arrays: picklable, no pandas."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class ReplicationResult:
+    """Everything one replication measured, as plain arrays (picklable, no pandas)."""
+
+    replication: int
+    seed: int
+    class_keys: list[tuple[str, str, str, bool, int]]  # channel, category, language, vip, priority
+    class_volatile: list[bool]  # class counts tickets that arrived in volatile intervals
+    class_counters: np.ndarray  # [n_classes, len(COUNTERS)]
+    class_hist: np.ndarray  # [n_classes, N_BINS]
+    pool_names: list[str]
+    pool_tiers: list[str]
+    pool_channels: list[list[str]]
+    pool_answered: np.ndarray  # [n_pools]
+    pool_wait: np.ndarray  # [n_pools] sum of answered waits
+    pool_hist: np.ndarray  # [n_pools, N_BINS]
+    pool_busy: np.ndarray  # [n_pools] busy agent-seconds in the window
+    pool_duty: np.ndarray  # [n_pools] on-duty agent-seconds in the window
+    channel_names: list[str]
+    channel_queue_area: np.ndarray  # [n_channels] integral of waiting tickets over the window
+    window: float  # length of the counted window, seconds
+    intervals: dict[str, list[Any]]  # tidy columns, one row per interval and channel
+    in_queue_end: int  # counted tickets still waiting when the run stopped
+    arrivals_counted: int  # counted arrivals, tallied by the model apart from the sink
+    sim_end: float
+    wall_time: float
+    tickets_simulated: int
+    hour_counters: np.ndarray | None = None  # [n_hours * n_channels, len(COUNTERS)], hour-major
+    hour_hist: np.ndarray | None = None  # [n_hours * n_channels, HOUR_BINS]
+    first_hour: int = 0  # clock hour (since simulation time 0) of hour row 0
+    snapshots: dict[str, np.ndarray] | None = None  # t, queue area, busy and duty areas at interval edges
+    tickets: dict[str, list[Any]] | None = None
+    resolution_hist: np.ndarray | None = None  # [n_channels, N_BINS] resolution times (single-visit desks)
+    journey: Any = None  # journey.sink.JourneyTotals when the scenario has a service journey
+    extra: dict[str, Any] = field(default_factory=dict)
+

@@ -1,0 +1,92 @@
+"""Staffing rules: square-root staffing and the fewest agents meeting a service-level target."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from .arguments import check_fraction, check_real, check_servers
+from .erlang import ErlangA, ErlangAFormula, erlang_b_sequence, erlang_c_from_b, erlang_c_service_level
+
+
+def sqrt_staffing(load: float, beta: float) -> int:
+    """Square-root staffing ceil(a + beta sqrt(a)), at least 1 (ignores 1e-12 relative rounding)."""
+    a = check_real(load, "load")
+    b = check_real(beta, "beta", low=-math.inf)
+    x = a + b * math.sqrt(a)
+    return max(1, math.ceil(x - 1e-12 * max(1.0, abs(x))))
+
+
+def halfin_whitt_beta(servers: int, load: float) -> float:
+    """Quality-of-service index beta = (n - a) / sqrt(a)."""
+    n = check_servers(servers)
+    a = check_real(load, "load")
+    return (n - a) / math.sqrt(a)
+
+
+def min_agents_erlang_b(load: float, max_blocking: float) -> int:
+    """Smallest n with Erlang B blocking B(n, load) <= max_blocking."""
+    a = check_real(load, "load")
+    target = check_fraction(max_blocking, "max_blocking")
+    for n, b in enumerate(erlang_b_sequence(a), start=1):
+        if b <= target:
+            return n
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def min_agents_erlang_c(arrival_rate: float, mean_service: float, threshold: float, target: float) -> int:
+    """Smallest stable n (n > load) with Erlang C service level P(W <= threshold) >= target."""
+    lam = check_real(arrival_rate, "arrival_rate")
+    s = check_real(mean_service, "mean_service")
+    t = check_real(threshold, "threshold", strict=False)
+    goal = check_fraction(target, "target")
+    a = lam * s
+    for n, b in enumerate(erlang_b_sequence(a), start=1):
+        if n > a and erlang_c_service_level(erlang_c_from_b(b, n, a), n, a, s, t) >= goal:
+            return n
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+_ERLANG_A_FORMULAS: dict[str, Callable[[ErlangA, float], float]] = {
+    "answered_and_abandoned": ErlangA.p_served_within,
+    "answered": ErlangA.p_served_within_given_served,
+    "offered": ErlangA.p_wait_le,
+}
+
+
+def min_agents_erlang_a(
+    arrival_rate: float, mean_service: float, mean_patience: float, threshold: float, target: float,
+    formula: ErlangAFormula = "answered_and_abandoned",
+) -> int:  # fmt: skip
+    """Smallest n whose Erlang A service level at `threshold` is >= target.
+
+    formula: "answered_and_abandoned" = answered within T / (answered + abandoned);
+    "answered" = answered within T / answered; "offered" = P(W <= T), abandoning within T counts.
+    Service levels increase with n: gallop up from the load, then bisect.
+    """
+    lam = check_real(arrival_rate, "arrival_rate")
+    s = check_real(mean_service, "mean_service")
+    p = check_real(mean_patience, "mean_patience", allow_inf=True)
+    t = check_real(threshold, "threshold", strict=False)
+    goal = check_fraction(target, "target")
+    if formula not in _ERLANG_A_FORMULAS:
+        raise ValueError(f"formula must be one of {sorted(_ERLANG_A_FORMULAS)}, got {formula!r}")
+    if math.isinf(p):  # nobody abandons: all three formulas are the Erlang C service level
+        return min_agents_erlang_c(lam, s, t, goal)
+    metric = _ERLANG_A_FORMULAS[formula]
+
+    def meets(n: int) -> bool:
+        return metric(ErlangA(n, lam, s, p), t) >= goal
+
+    if meets(1):
+        return 1
+    lo, hi = 1, max(2, math.ceil(lam * s))
+    while not meets(hi):
+        lo, hi = hi, 2 * hi
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if meets(mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi
