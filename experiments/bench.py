@@ -73,7 +73,7 @@ def scenario_rate(text_or_path: str | Path, hours: float | None = None) -> tuple
     """Tickets per second through the full scenario path (load, build, run, summarise)."""
     from simsupport.config.load import load_scenario, scenario_from_dict
     from simsupport.stats import summarize
-    from simsupport.model.desk import simulate
+    from simsupport.engine import simulate
 
     t = time.perf_counter()
     if isinstance(text_or_path, Path):
@@ -93,7 +93,7 @@ def peak_memory(horizon: str, tickets: bool, scenario: str = "exchange-baseline"
         f"""
         import resource, sys
         from simsupport.config.load import load_scenario
-        from simsupport.model.desk import simulate
+        from simsupport.engine import simulate
         from simsupport.stats import summarize
         s = load_scenario({str(ROOT / 'scenarios' / (scenario + '.yaml'))!r}, overrides={{"horizon": {horizon!r}}})
         r = simulate(s, 0, record_tickets={tickets})

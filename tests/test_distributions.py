@@ -1,4 +1,4 @@
-"""Tests for distribution specs (simsupport.config.distributions) and block samplers (simsupport.model.sampling).
+"""Tests for distribution specs (simsupport.config.distributions) and block samplers (simsupport.engine.sampling).
 
 Statistical checks use 200k draws with a fixed seed and tolerances of 5 standard errors:
 for the mean sqrt(var / n); for the variance sqrt((mu4 - var^2) / n), the asymptotic
@@ -30,7 +30,7 @@ from simsupport.config.distributions import (
     LogNormal,
     Uniform,
 )
-from simsupport.model.sampling import BlockSampler, exponential_sampler, make_sampler, uniform_sampler
+from simsupport.engine.sampling import BlockSampler, exponential_sampler, make_sampler, uniform_sampler
 from simsupport.units import Duration, Rate
 
 N = 200_000

@@ -25,7 +25,7 @@ from simsupport.config.load import load_scenario, scenario_from_dict
 from simsupport.config.schema import Scenario
 from simsupport.errors import ScenarioError
 from simsupport.stats import summarize
-from simsupport.model.desk import simulate
+from simsupport.engine import simulate
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"

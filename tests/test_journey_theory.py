@@ -52,7 +52,7 @@ from simsupport.stats.journey import (
     T_VISITS,
 )
 from simsupport.stats import PER_E, ReplicationResult, summarize
-from simsupport.model.desk import simulate
+from simsupport.engine import simulate
 
 Z = 5.0  # gate in standard errors of a replication mean
 ALPHA = 1e-6  # two-sided level of the exact binomial gates

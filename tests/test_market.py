@@ -29,9 +29,10 @@ from simsupport.errors import ScenarioError
 from simsupport.market.drive import Drive, mix_weights
 from simsupport.market.paths import DAY, apply_shocks, garch_vol, realised_vol, regime_vol
 from simsupport.stats import ReplicationResult, summarize
-from simsupport.model.arrivals import make_rate
-from simsupport.model.desk import Desk, simulate
+from simsupport.build.rates import make_rate
+from simsupport.engine import Engine as Desk, simulate
 from simsupport.profiles import DAILY_PROFILES, profile_weights
+from simsupport.build.streams import market as market_stream
 from simsupport.rng import Streams
 
 Z = 5.0  # standard errors allowed in the statistical checks (two-sided p about 6e-7)
@@ -544,7 +545,7 @@ def test_garch_recursion_and_long_run_variance() -> None:
     per_step = daily**2 * step / DAY
     means = []
     for k in range(16):
-        vol, ret = garch_vol(40_000, step, daily, alpha, beta, Streams(5, k)("market/garch"))
+        vol, ret = garch_vol(40_000, step, daily, alpha, beta, Streams(5, k)(market_stream("garch")))
         var = vol**2 * step / DAY
         # the recursion itself: s_k^2 = w + a r_{k-1}^2 + b s_{k-1}^2
         np.testing.assert_allclose(var[1:], per_step * (1 - alpha - beta) + alpha * ret[:-1] ** 2 + beta * var[:-1], rtol=1e-10)
@@ -579,7 +580,7 @@ def test_regime_time_shares_follow_mean_durations() -> None:
     trans = np.array([[0.0, 1.0], [1.0, 0.0]])
     fractions = []
     for k in range(12):
-        vol, state = regime_vol(n, step, [0.01, 0.05], [7200.0, 21600.0], trans, 0, Streams(9, k)("market/regime"))
+        vol, state = regime_vol(n, step, [0.01, 0.05], [7200.0, 21600.0], trans, 0, Streams(9, k)(market_stream("regime")))
         assert set(np.unique(vol)) == {0.01, 0.05}
         assert np.array_equal(vol == 0.01, state == 0)
         fractions.append(float((state == 0).mean()))

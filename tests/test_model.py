@@ -20,7 +20,7 @@ from simsupport.theory import erlang_c_metrics
 from simsupport.experiment.replications import run_replications
 from simsupport.experiment.statistics import aggregate
 from simsupport.stats import COUNTERS, PER_E, ReplicationResult, summarize
-from simsupport.model.desk import simulate
+from simsupport.engine import simulate
 
 # ------------------------------------------------------------------------------ utilities
 

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from simsupport.config.load import scenario_from_dict
 from simsupport.errors import ScenarioError
 from simsupport.stats import summarize
-from simsupport.model.desk import simulate
+from simsupport.engine import simulate
 
 CHANNELS = ["chat", "phone", "email"]
 LANGS = ["en", "zh", "ko"]

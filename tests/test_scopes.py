@@ -9,7 +9,7 @@ import pytest
 
 from simsupport.config.load import scenario_from_dict
 from simsupport.stats import summarize
-from simsupport.model.desk import simulate
+from simsupport.engine import simulate
 
 HOUR = 3600.0
 

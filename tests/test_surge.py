@@ -28,7 +28,7 @@ from helpers_sim import build, ticket_rows
 from simsupport.config.surge import Release, Trigger, default_release
 from simsupport.errors import ScenarioError
 from simsupport.stats import ReplicationResult, summarize
-from simsupport.model.desk import simulate
+from simsupport.engine import simulate
 
 HOUR = 3600.0
 HANDLE = 42.0  # deterministic handle time (seconds) of every ticket

@@ -34,7 +34,7 @@ from simsupport.errors import ScenarioError
 from simsupport.experiment.spec import Precision, load_experiment, point_key, set_path
 from simsupport.experiment.sweep import Pool, Serial, Store, SweepRun, flatten, make_executor, run_sweep
 from simsupport.stats import summarize
-from simsupport.model.desk import simulate
+from simsupport.engine import simulate
 from simsupport.outputs.sweep_tables import comparison_frame, point_frame, replication_frame, write_sweep
 
 PNGS = ("waiting_time_curves.png", "sla_breach_curves.png", "policy_comparison.png")

@@ -6,6 +6,8 @@ name). Hence:
 - replication k gives the same numbers alone, in a process pool or on a Dask cluster;
 - adding a pool or changing a headcount leaves every other stream untouched, so scenarios that
   differ only in staffing see the same customers (common random numbers, paired comparisons).
+
+Stream names are declared in `build.streams`; a plain string is refused.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from __future__ import annotations
 import hashlib
 
 import numpy as np
+
+from .build.streams import Stream
 
 
 def stable_hash(name: str) -> int:
@@ -28,9 +32,11 @@ class Streams:
         self.replication = replication
         self._made: dict[str, np.random.Generator] = {}
 
-    def __call__(self, name: str) -> np.random.Generator:
+    def __call__(self, name: Stream) -> np.random.Generator:
         gen = self._made.get(name)
         if gen is None:
+            if type(name) is not Stream:
+                raise TypeError(f"undeclared random stream {name!r}: name streams with build.streams")
             seq = np.random.SeedSequence(self.seed, spawn_key=(self.replication, stable_hash(name)))
             gen = np.random.Generator(np.random.PCG64(seq))
             self._made[name] = gen

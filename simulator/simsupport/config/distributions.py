@@ -1,7 +1,7 @@
 """Distribution specs as they appear in scenario files (the schema side).
 
 A spec says *what* to draw (``{dist: lognormal, mean: 6min, cv: 0.8}``); drawing
-itself is in ``simsupport.model.sampling``.  Specs are parameterised by mean (and
+itself is in ``simsupport.engine.sampling``.  Specs are parameterised by mean (and
 coefficient of variation) rather than by textbook parameters because that is what
 support teams know about their handle times, and it makes ``scaled`` trivial.
 Every spec also knows its analytic mean and variance, which the analytic models

@@ -13,7 +13,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from ..config.schema import Scenario
 from ..stats.result import ReplicationResult
-from ..model.desk import simulate
+from ..engine import simulate
 
 Progress = Callable[[int, int], None]  # (done, total)
 

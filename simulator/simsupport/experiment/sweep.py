@@ -26,7 +26,7 @@ from typing import Any
 
 from ..config.schema import Scenario
 from ..stats.summary import summarize
-from ..model.desk import simulate
+from ..engine import simulate
 from ..outputs.files import write_json
 from .spec import Experiment, Point, Precision
 from .statistics import mean_ci95

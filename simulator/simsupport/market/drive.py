@@ -19,6 +19,7 @@ import numpy as np
 
 from ..config.market import GarchMarket, NoMarket, RegimeMarket, ReplayMarket
 from ..config.schema import Scenario
+from ..build import streams as stream_names
 from ..rng import Streams
 from .paths import (
     DAY,
@@ -74,10 +75,10 @@ def market_path(scenario: Scenario, streams: Streams, n: int) -> MarketPath:
                 trans[i, i] = 0.0 if len(names) > 1 else 1.0
             trans[i] /= trans[i].sum()
         initial = names.index(m.initial) if m.initial else 0
-        vol, _ = regime_vol(n, step, vols, durations, trans, initial, streams("market/regime"))
-        returns = gaussian_returns(vol, step, streams("market/returns"))
+        vol, _ = regime_vol(n, step, vols, durations, trans, initial, streams(stream_names.market("regime")))
+        returns = gaussian_returns(vol, step, streams(stream_names.market("returns")))
     elif isinstance(m, GarchMarket):
-        vol, returns = garch_vol(n, step, m.daily_vol, m.alpha, m.beta, streams("market/garch"))
+        vol, returns = garch_vol(n, step, m.daily_vol, m.alpha, m.beta, streams(stream_names.market("garch")))
     elif isinstance(m, ReplayMarket):
         vol, returns, recorded_ref = _replay(m, n, streams)
     else:
@@ -106,7 +107,7 @@ def _replay(m: ReplayMarket, n: int, streams: Streams) -> tuple[np.ndarray, np.n
     recorded_ref = float(np.median(realised_vol(log_p, step, m.window)))
     if m.bootstrap is not None:
         block = max(1, int(round(m.bootstrap.block / step)))
-        rng = streams("market/bootstrap")
+        rng = streams(stream_names.market("bootstrap"))
         pieces, total = [], 0
         while total < n:
             start = int(rng.integers(0, max(1, len(returns) - block + 1)))
@@ -133,7 +134,7 @@ def build_drive(scenario: Scenario, streams: Streams, until: float) -> Drive | N
     days = int(math.ceil(n * m.step / DAY)) + 1
     if resp.overdispersion is not None and resp.overdispersion.cv > 0:
         cv2 = resp.overdispersion.cv ** 2
-        day_factor = streams("market/busyness").gamma(1.0 / cv2, cv2, days)
+        day_factor = streams(stream_names.market("busyness")).gamma(1.0 / cv2, cv2, days)
     else:
         day_factor = np.ones(days)
     per_step_day = day_factor[(np.arange(n) * m.step // DAY).astype(np.int64)]

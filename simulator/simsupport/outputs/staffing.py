@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from ..config.base import on_duty
 from ..config.schema import Scenario
@@ -17,7 +16,6 @@ from ..staffing.requirements import PoolNeed, _coverage
 from ..staffing.search import SearchResult
 from ..staffing.variables import Variable, apply_to_tree, current
 from .files import atomic_write, write_json, write_table
-from .plots import COLORS, _save
 
 
 def staffing_frame(vars_: list[Variable], result: SearchResult) -> pd.DataFrame:
@@ -95,6 +93,11 @@ def on_duty_profile(s: Scenario, v_pool: str, x: dict[str, int], vars_: list[Var
 def day_plot(s: Scenario, needs: list[PoolNeed], vars_: list[Variable], result: SearchResult, path: Path) -> Path:
     """Per pool, over the hours of the day (UTC, averaged over the week): the offered load, the
     agents the hourly Erlang estimate asks for, and the agents on duty in the recommendation."""
+    # matplotlib only when the plot is drawn: `staff --no-plots` does without its import
+    from matplotlib.figure import Figure
+
+    from .plots import COLORS, _save
+
     shown = [n for n in needs if n.load.sum() > 0]
     cols = min(3, max(len(shown), 1))
     rows = int(math.ceil(max(len(shown), 1) / cols))

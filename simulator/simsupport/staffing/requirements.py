@@ -23,7 +23,8 @@ from ..theory import min_agents_erlang_a, min_agents_erlang_c
 from ..config.base import on_duty
 from ..config.derived import average_agents, handle_time_spec
 from ..config.schema import Scenario
-from ..model.agents import shift_blocks, shift_specs
+from ..build.calendar import shift_blocks, shift_specs
+from ..build.plan import build_plan
 from .variables import Variable
 
 STEP = 3600.0
@@ -52,44 +53,38 @@ def _need(rate_q: float, mean_service: float, patience: float, threshold: float,
 
 
 def pool_needs(s: Scenario) -> list[PoolNeed]:
-    from ..model.desk import Desk
-
-    if s.has_journey:
-        from ..journey.desk import JourneyDesk
-
-        desk: Desk = JourneyDesk(s, 0)
-    else:
-        desk = Desk(s, 0)
+    plan = build_plan(s, 0)
+    bot = s.chatbot
     t = np.arange(0.0, WEEK, STEP)
     n_pools = len(s.pools)
     lam = np.zeros((n_pools, len(t)))
     work = np.zeros((n_pools, len(t)))
-    by_channel = np.zeros((n_pools, len(desk.channels)))
+    by_channel = np.zeros((n_pools, len(plan.channels)))
     avg = [average_agents(p) for p in s.pools]
-    for ci, ch in enumerate(desk.channels):
+    for ci, ch in enumerate(plan.channels):
         rate = np.array([ch.rate.segment(x + 1.0)[0] for x in t])
         prev = 0.0
-        for c, cum in zip(ch.classes, ch.cum):
+        for c, cum in zip((plan.classes[i] for i in ch.classes), ch.cum):
             p, prev = cum - prev, cum
-            pools = [ps for ps in c.pools if ps.index < n_pools]
+            pools = [pi for pi in c.pools if pi < n_pools]
             if not pools or p <= 0:
                 continue
-            handed = (1.0 - c.deflect) if c.bot is not None else 1.0  # what the bot passes on
-            longer = c.bot.handover.handle_time if c.bot is not None else 1.0
+            handed = (1.0 - c.deflect) if c.bot else 1.0  # what the bot passes on
+            longer = bot.handover.handle_time if c.bot and bot is not None else 1.0
             dist, _ = handle_time_spec(s.categories[c.category], ch.name, c.language)
-            weights = np.array([max(avg[ps.index], 1e-9) for ps in pools], dtype=float)
+            weights = np.array([max(avg[pi], 1e-9) for pi in pools], dtype=float)
             weights /= weights.sum()
-            for ps, w in zip(pools, weights):
+            for pi, w in zip(pools, weights):
                 r = rate * p * w * handed
-                lam[ps.index] += r
-                work[ps.index] += r * dist.expected() * c.scale[ps.index] * longer
-                by_channel[ps.index, ci] += float((r * dist.expected()).sum())
+                lam[pi] += r
+                work[pi] += r * dist.expected() * c.scale[pi] * longer
+                by_channel[pi, ci] += float((r * dist.expected()).sum())
     needs = []
     for pi, spec in enumerate(s.pools):
         with np.errstate(invalid="ignore", divide="ignore"):
             mean_s = float(work[pi].sum() / lam[pi].sum()) if lam[pi].sum() > 0 else 300.0
         load = _lagged(work[pi], mean_s)
-        ch = desk.channels[int(np.argmax(by_channel[pi]))] if by_channel[pi].sum() > 0 else None
+        ch = plan.channels[int(np.argmax(by_channel[pi]))] if by_channel[pi].sum() > 0 else None
         chspec = s.channels[ch.name] if ch is not None else None
         if chspec is None or chspec.sla is None:
             threshold, target = 3600.0, 0.8

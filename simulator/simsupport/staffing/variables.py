@@ -7,6 +7,7 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
+from ..build.calendar import shift_blocks, shift_specs
 from ..config.schema import Scenario
 
 DAY_H = 24.0
@@ -38,8 +39,6 @@ def _shift_hours(sh: Any) -> float:
 def exercised(s: Scenario, v: Variable) -> bool:
     """Is this decision's shift on duty at any time in the counted window? (A shift the horizon
     never reaches, such as a weekend shift in a two-day run, cannot be judged by it.)"""
-    from ..model.agents import shift_blocks, shift_specs
-
     if v.shift is None:
         return True
     pool = s.pool(v.pool)

@@ -16,9 +16,13 @@ from typing import Any
 
 import numpy as np
 
+from ..config.journey import CSAT
 from .histogram import FLUSH, N_BINS, floats, hist_quantile, ints, wait_bins
 
-from ..journey.experience import END_RESOLVED
+
+# How a journey ends (not ticket states: see engine.tickets for those).
+END_RESOLVED, END_DEFLECTED, END_ABANDONED, END_BLOCKED = range(4)
+OUTCOMES = ("resolved", "deflected", "abandoned", "blocked")
 
 # per tier
 T_VISITS, T_ANSWERED, T_ABANDONED, T_WAIT_ANS, T_WAIT_ABD, T_ESCALATED = range(6)
@@ -28,6 +32,21 @@ T_VISITS, T_ANSWERED, T_ABANDONED, T_WAIT_ANS, T_WAIT_ABD, T_ESCALATED = range(6
 N_J = 15
 # per channel: bot and announcements
 (B_HANDLED, B_DEFLECTED, B_WORK_ALL, B_WORK_HUMAN, A_ANNOUNCED, A_BALKED, A_N, A_ERR, A_ABS, A_SQ) = range(10)  # fmt: skip
+
+
+def csat_scores(spec: CSAT, outcome: np.ndarray, waited: np.ndarray, resolution: np.ndarray, escalations: np.ndarray) -> np.ndarray:
+    """The satisfaction proxy of each journey (see `config.journey.CSAT` for the formula): fixed
+    scores for deflected, abandoned and blocked journeys, linear penalties for resolved ones."""
+    score = (
+        spec.base
+        - spec.wait_penalty * waited / spec.wait_unit
+        - spec.resolution_penalty * resolution / spec.resolution_unit
+        - spec.escalation_penalty * escalations
+    )
+    score = np.minimum(np.maximum(score, spec.floor), spec.base)
+    score = np.where(outcome == END_DEFLECTED, spec.deflected, score)
+    score = np.where(outcome == END_ABANDONED, spec.abandoned, score)
+    return np.where(outcome == END_BLOCKED, spec.blocked, score)
 
 
 @dataclass
@@ -51,17 +70,25 @@ class JourneyTotals:
 
 
 class JourneySink:
-    def __init__(self, tiers: list[str], n_pools: int, n_classes: int, n_channels: int, class_channel: list[int]) -> None:
+    def __init__(self, tiers: list[str], n_pools: int, n_classes: int, n_channels: int, class_channel: list[int],
+                 csat: CSAT) -> None:  # fmt: skip
         self.tiers = tiers
+        self.csat = csat
         self.tier = [[0.0] * 6 for _ in tiers]
-        self.cls = [[0.0] * N_J for _ in range(n_classes)]
+        self.cls_counters = np.zeros((n_classes, N_J))
+        self.class_channel_arr = np.array(class_channel, dtype=np.int64)
+        # ended journeys: class, outcome, resolution (nan: none), waited, escalations, flags
+        self.e_cls: list[int] = []
+        self.e_out: list[int] = []
+        self.e_res: list[float] = []
+        self.e_wait: list[float] = []
+        self.e_esc: list[int] = []
+        self.e_flags: list[int] = []
         self.chan = [[0.0] * 10 for _ in range(n_channels)]
         self.class_channel = class_channel
         self.tier_hist = np.zeros((len(tiers), N_BINS), dtype=np.int64)
         self.pool_hist = np.zeros((n_pools, N_BINS), dtype=np.int64)
         self.resolution_hist = np.zeros((n_channels, N_BINS), dtype=np.int64)
-        # histogram buffers: (row, value) per histogram
-        self._buf: dict[str, tuple[list[int], list[float]]] = {"res": ([], [])}
         self.a_tier: list[int] = []
         self.a_pool: list[int] = []
         self.a_wait: list[float] = []
@@ -69,23 +96,6 @@ class JourneySink:
         self.tier_wait = np.zeros(len(tiers))
         self.pool_answered = np.zeros(n_pools)
         self.pool_wait = np.zeros(n_pools)
-
-    def _hist(self, name: str, row: int, value: float) -> None:
-        rows, values = self._buf[name]
-        rows.append(row)
-        values.append(value)
-        if len(rows) >= FLUSH:
-            self._flush(name)
-
-    def _flush(self, name: str) -> None:
-        rows, values = self._buf[name]
-        if not rows:
-            return
-        hist = {"res": self.resolution_hist}[name]
-        cells = np.array(rows, dtype=np.int64) * N_BINS + wait_bins(np.array(values))
-        np.add.at(hist.reshape(-1), cells, 1)
-        rows.clear()
-        values.clear()
 
     # -- facts ---------------------------------------------------------------------------
     def visit(self, tier: int) -> None:
@@ -123,28 +133,62 @@ class JourneySink:
     def escalated(self, tier: int) -> None:
         self.tier[tier][T_ESCALATED] += 1
 
-    def ended(self, j: Any, outcome: int, resolution: float, csat: float, satisfied: bool) -> None:
-        row = self.cls[j.base.index]
-        row[J_JOURNEYS] += 1
-        row[(J_RESOLVED, J_DEFLECTED, J_ABANDONED, J_BLOCKED)[outcome]] += 1
-        if j.handled:
-            row[J_HANDLED] += 1
-        if j.escalations:
-            row[J_ESCALATED] += 1
-            row[J_ESCALATIONS] += j.escalations
-            if outcome == END_RESOLVED:
-                row[J_RESOLVED_ESCALATED] += 1
-        if not math.isnan(resolution):
-            row[J_RESOLUTION] += resolution
-            self._hist("res", self.class_channel[j.base.index], resolution)
-        row[J_WAITED] += j.waited
-        row[J_CSAT] += csat
-        if satisfied:
-            row[J_SATISFIED] += 1
-        if j.reopened:
-            row[J_REOPENED] += 1
-        if j.info:
-            row[J_INFO] += 1
+    def ended(self, j: Any, outcome: int, resolution: float) -> None:
+        """A counted journey ended: six appends here; CSAT and the class counters in `_flush_ended`."""
+        self.e_cls.append(j.base.index)
+        self.e_out.append(outcome)
+        self.e_res.append(resolution)
+        self.e_wait.append(j.waited)
+        self.e_esc.append(j.escalations)
+        self.e_flags.append(j.handled + 2 * j.reopened + 4 * j.info)
+        if len(self.e_cls) >= FLUSH:
+            self._flush_ended()
+
+    def _flush_ended(self) -> None:
+        """Fold ended journeys into the class counters. np.add.at adds in the journeys' order, so
+        every float sum is the one a per-journey loop would give, to the last bit."""
+        if not self.e_cls:
+            return
+        cls = ints(self.e_cls)
+        out = ints(self.e_out)
+        res = floats(self.e_res)
+        waited = floats(self.e_wait)
+        esc = ints(self.e_esc)
+        flags = ints(self.e_flags)
+        csat = csat_scores(self.csat, out, waited, np.where(np.isnan(res), 0.0, res), esc)
+        c = self.cls_counters
+        ones = np.ones(len(cls))
+
+        def add(column: int, rows: np.ndarray, values: np.ndarray) -> None:
+            col = c[:, column]  # a view: add.at writes through
+            np.add.at(col, rows, values)
+
+        add(J_JOURNEYS, cls, ones)
+        for code, column in ((END_RESOLVED, J_RESOLVED), (END_DEFLECTED, J_DEFLECTED), (END_ABANDONED, J_ABANDONED),
+                             (END_BLOCKED, J_BLOCKED)):  # fmt: skip
+            sel = out == code
+            add(column, cls[sel], ones[sel])
+        handled = (flags & 1) > 0
+        add(J_HANDLED, cls[handled], ones[handled])
+        escalated = esc > 0
+        add(J_ESCALATED, cls[escalated], ones[escalated])
+        add(J_ESCALATIONS, cls[escalated], esc[escalated].astype(float))
+        sel = escalated & (out == END_RESOLVED)
+        add(J_RESOLVED_ESCALATED, cls[sel], ones[sel])
+        timed = ~np.isnan(res)
+        add(J_RESOLUTION, cls[timed], res[timed])
+        add(J_WAITED, cls, waited)
+        add(J_CSAT, cls, csat)
+        sel = csat >= self.csat.satisfied_at
+        add(J_SATISFIED, cls[sel], ones[sel])
+        sel = (flags & 2) > 0
+        add(J_REOPENED, cls[sel], ones[sel])
+        sel = (flags & 4) > 0
+        add(J_INFO, cls[sel], ones[sel])
+        rows = self.class_channel_arr[cls[timed]]
+        np.add.at(self.resolution_hist.reshape(-1), rows * N_BINS + wait_bins(res[timed]), 1)
+        for buf in (self.e_cls, self.e_out, self.e_res, self.e_wait, self.e_esc, self.e_flags):
+            buf.clear()
 
     def bot(self, channel: int, deflected: bool, work_all: float, work_human: float) -> None:
         row = self.chan[channel]
@@ -170,9 +214,8 @@ class JourneySink:
         row[A_SQ] += err * err
 
     def totals(self, **kw: Any) -> JourneyTotals:
-        for name in self._buf:
-            self._flush(name)
         self._flush_answered()
+        self._flush_ended()
         tier = np.array(self.tier, dtype=float).reshape(len(self.tiers), 6)
         tier[:, T_ANSWERED] = self.tier_answered
         tier[:, T_WAIT_ANS] = self.tier_wait
@@ -182,7 +225,7 @@ class JourneySink:
             tier_hist=self.tier_hist,
             pool_counters=np.stack([self.pool_answered, self.pool_wait], axis=1),
             pool_hist=self.pool_hist,
-            class_counters=np.array(self.cls, dtype=float).reshape(-1, N_J),
+            class_counters=self.cls_counters,
             resolution_hist=self.resolution_hist,
             channel_counters=np.array(self.chan, dtype=float).reshape(-1, 10),
             **kw,

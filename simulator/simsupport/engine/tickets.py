@@ -29,7 +29,9 @@ BLOCKED = 4
 class Ticket:
     """One attempt: who, what, when, and how much work it is."""
 
-    __slots__ = ("cls", "arrival", "work", "patience", "state", "counted", "attempt", "id")  # noqa: RUF023
+    __slots__ = ("cls", "arrival", "work", "patience", "state", "counted", "attempt", "id", "callbacks")  # noqa: RUF023
+    _ok = True  # the ticket is the SimPy event of its own patience running out
+    entry = True  # a first visit (journey visits after the first set their own)
 
     def __init__(
         self, cls: TicketClass, arrival: float, work: float, patience: float, counted: bool, attempt: int, id: int
@@ -42,6 +44,7 @@ class Ticket:
         self.counted = counted  # arrived inside the statistics window
         self.attempt = attempt  # 0 for a first contact, k for the k-th retry
         self.id = id
+        # no `callbacks` here: set only when the ticket queues with a finite patience
 
 
 class Route:
@@ -77,6 +80,7 @@ class TicketClass:
         "index",
         "key",
         "language",
+        "may_step",
         "pools",
         "priority",
         "qid",
@@ -125,6 +129,7 @@ class TicketClass:
         self.stages: Any = None  # journey: the classes of its later visits, by tier
         self.bot: Any = None  # journey: the channel's chatbot, if any
         self.deflect = 0.0  # journey: probability that the bot resolves such a ticket
+        self.may_step = True  # journey: may its plan hold later steps (else no draws are needed)
 
     def twin(self, index: int) -> TicketClass:
         """The same class for tickets that arrive while the market is volatile.

@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from ..config.surge import OnCall, Overflow, Release, Trigger, default_release
 
+from . import duty
+
 if TYPE_CHECKING:
-    from .desk import Desk
+    from .desk import Engine as Desk
 
 
 @dataclass
@@ -86,9 +88,9 @@ def on_call_process(desk: Desk, rule: OnCall, pool: Any, log: RuleLog, every: fl
         yield from _triggered(desk, rule.when, log, every)
         yield env.timeout(rule.delay)
         on = env.now
-        agents = desk._go_on(pool, rule.agents, on)
+        agents = duty.go_on(desk, pool, rule.agents, on)
         yield from _released(desk, until, every, on, rule.min_active)
-        desk._end_shift(agents, env.now)
+        duty.end_shift(agents, env.now)
         log.active_seconds += _overlap(on, env.now, desk.warmup, desk.end)
         log.agent_seconds += rule.agents * _overlap(on, env.now, desk.warmup, desk.end)
 
@@ -99,21 +101,10 @@ def overflow_process(desk: Desk, rule: Overflow, index: int, log: RuleLog, every
     while True:
         yield from _triggered(desk, rule.when, log, every)
         on = env.now
-        desk._overflow(index, True, on)
+        duty.overflow(desk, index, True, on)
         yield from _released(desk, until, every, on, 0.0)
-        desk._overflow(index, False, env.now)
+        duty.overflow(desk, index, False, env.now)
         log.active_seconds += _overlap(on, env.now, desk.warmup, desk.end)
-
-
-def reserve_pools(scenario: Any) -> list[Any]:
-    """Pool specs for on-call reserves: copies of their `like` pool with nobody on duty."""
-    if scenario.surge is None:
-        return []
-    out = []
-    for rule in scenario.surge.on_call:
-        like = scenario.pool(rule.like)
-        out.append(like.model_copy(update={"name": rule.name, "agents": 0, "shifts": "24x7", "shrinkage": 0.0}))
-    return out
 
 
 def extension(desk: Desk, pool: str, now: float) -> float:
@@ -139,10 +130,9 @@ def start_surge(desk: Desk) -> list[RuleLog]:
     if surge is None:
         return []
     logs = []
-    names = [p.name for p in desk.pool_specs]
     for rule in surge.on_call:
         log = RuleLog(rule.name, "on_call")
-        pool = desk.pools[names.index(rule.name)]
+        pool = desk.pools[desk.plan.pool_index(rule.name)]
         desk.env.process(on_call_process(desk, rule, pool, log, surge.check_every))
         logs.append(log)
     for i, rule in enumerate(surge.overflow):
@@ -152,4 +142,6 @@ def start_surge(desk: Desk) -> list[RuleLog]:
     desk.extend_logs = [
         RuleLog(rule.name or f"extend-{i + 1}", "extend_shifts") for i, rule in enumerate(surge.extend_shifts)
     ]
+    if surge.extend_shifts:
+        desk.extend = lambda pool, now: extension(desk, pool, now)
     return logs + desk.extend_logs

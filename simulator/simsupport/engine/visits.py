@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..model.tickets import Ticket
+from .tickets import Ticket
 
 # Kinds of later step.
 RETURN = 0  # back from the customer with the information asked for
@@ -38,6 +38,7 @@ class Journey:
 
     __slots__ = (
         "base",
+        "callbacks",
         "counted",
         "ended",
         "escalations",
@@ -48,9 +49,11 @@ class Journey:
         "pos",
         "reopened",
         "resolved_at",
+        "visit",
         "waited",
         "work0",
     )  # fmt: skip
+    _ok = True  # the journey is the SimPy event of its own next step (bot done, service end, back)
 
     def __init__(self, base: Any, origin: float, plan: Plan, counted: bool) -> None:
         self.base = base  # the entry class (channel, category, language, VIP)
@@ -66,6 +69,7 @@ class Journey:
         self.reopened = False
         self.ended = False
         self.work0 = 0.0  # first visit's work before any handover factor (retries start from it)
+        self.visit: Any = None  # the visit its pending event is about
 
 
 class JourneyTicket(Ticket):
