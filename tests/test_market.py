@@ -29,10 +29,10 @@ from simsupport.errors import ScenarioError
 from simsupport.market.drive import Drive, mix_weights
 from simsupport.market.paths import DAY, apply_shocks, garch_vol, realised_vol, regime_vol
 from simsupport.stats import ReplicationResult, summarize
-from simsupport.build.rates import make_rate
+from simsupport.plan.rates import make_rate
 from simsupport.engine import Engine as Desk, simulate
 from simsupport.profiles import DAILY_PROFILES, profile_weights
-from simsupport.build.streams import market as market_stream
+from simsupport.streams import market as market_stream
 from simsupport.rng import Streams
 
 Z = 5.0  # standard errors allowed in the statistical checks (two-sided p about 6e-7)

@@ -7,7 +7,7 @@ name). Hence:
 - adding a pool or changing a headcount leaves every other stream untouched, so scenarios that
   differ only in staffing see the same customers (common random numbers, paired comparisons).
 
-Stream names are declared in `build.streams`; a plain string is refused.
+Stream names are declared in `streams`; a plain string is refused.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import hashlib
 
 import numpy as np
 
-from .build.streams import Stream
+from .streams import Stream
 
 
 def stable_hash(name: str) -> int:
@@ -36,7 +36,7 @@ class Streams:
         gen = self._made.get(name)
         if gen is None:
             if type(name) is not Stream:
-                raise TypeError(f"undeclared random stream {name!r}: name streams with build.streams")
+                raise TypeError(f"undeclared random stream {name!r}: name streams with simsupport.streams")
             seq = np.random.SeedSequence(self.seed, spawn_key=(self.replication, stable_hash(name)))
             gen = np.random.Generator(np.random.PCG64(seq))
             self._made[name] = gen

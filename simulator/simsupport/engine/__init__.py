@@ -1,6 +1,6 @@
 """Running a desk: the events of one replication, and nothing else.
 
-`desk.Engine` runs a `build.plan.DeskPlan`; `market`, `journey` and `surge` plug into it,
+`desk.Engine` runs a `plan.desk.DeskPlan`; `market`, `journey` and `surge` plug into it,
 `duty` brings agents on and off, `report` hands the result over. `simulate(scenario, k)` is the
 whole of it for callers that do not need the parts.
 """

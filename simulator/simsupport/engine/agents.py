@@ -1,7 +1,7 @@
 """Agents and pools at run time.
 
 A pool is a team of interchangeable agents (same languages, skills, channels). Its agents come
-on duty in the blocks of its shift calendar (build.calendar). When a shift ends an idle agent leaves at once and a busy one
+on duty in the blocks of its shift calendar (plan.calendar). When a shift ends an idle agent leaves at once and a busy one
 finishes the ticket in hand first. Idle agents wait in a FIFO, so its head is the agent idle
 longest.
 """

@@ -31,20 +31,20 @@ from typing import Any
 import simpy
 from simpy.events import NORMAL, Timeout
 
-from ..build import streams as names
-from ..build.plan import DeskPlan, build_plan
+from .. import streams as names
 from ..config.schema import Scenario
+from ..plan.desk import DeskPlan, build_plan
 from ..rng import Streams
 from ..stats.collector import Collector
 from ..stats.result import ReplicationResult
 from . import duty, report
 from .agents import Agent
+from .journey import JourneyPlugin
+from .market import MarketPlugin
 from .routing import agent_chooser, enqueue, next_ticket
 from .sampling import uniform_sampler
 from .state import DeskState, TicketLog
 from .surge import start_surge
-from .journey import JourneyPlugin
-from .market import MarketPlugin
 from .tickets import ABANDONED, BLOCKED, DONE, SERVING, WAITING, Route, Ticket
 
 INF = math.inf

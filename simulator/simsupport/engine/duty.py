@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..build.calendar import ShiftBlock, shift_blocks
+from ..plan.calendar import ShiftBlock, shift_blocks
 from .agents import Agent, PoolState
 
 if TYPE_CHECKING:
-    from .desk import Engine
+    from .host import Host as Engine
 
 
 def go_on(engine: Engine, pool: PoolState, n: int, now: float) -> list[Agent]:

@@ -24,21 +24,27 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from simpy.events import NORMAL
 
-from ..build import streams as names
+from .. import streams as names
 from ..config.derived import handle_time_spec
 from ..config.journey import CSAT
-from ..stats.journey import END_ABANDONED, END_BLOCKED, END_DEFLECTED, END_RESOLVED, JourneySink
+from ..stats.journey import (
+    END_ABANDONED,
+    END_BLOCKED,
+    END_DEFLECTED,
+    END_RESOLVED,
+    JourneySink,
+)
 from . import duty
 from .agents import Agent
-from .predictor import predicted_wait
 from .live_start import busy_at_start, start_state
+from .predictor import predicted_wait
 from .routing import next_ticket
 from .sampling import make_sampler, uniform_sampler
 from .tickets import ABANDONED, DONE, SERVING, WAITING, Ticket
 from .visits import ESCALATE, REOPEN, RETURN, Journey, JourneyTicket, Plan, draw_steps
 
 if TYPE_CHECKING:
-    from .desk import Engine
+    from .host import Host as Engine
 
 NAN = math.nan
 INF = math.inf

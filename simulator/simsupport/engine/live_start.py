@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..build import streams as names
+from .. import streams as names
 from ..config.derived import handle_time_spec
 from ..config.distributions import Exponential
 from .sampling import make_sampler, uniform_sampler
@@ -17,7 +17,7 @@ from .tickets import Ticket
 from .visits import Journey, JourneyTicket, Plan, draw_steps
 
 if TYPE_CHECKING:
-    from .desk import Engine
+    from .host import Host as Engine
 
 INF = float("inf")
 

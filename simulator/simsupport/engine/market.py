@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from simpy.events import NORMAL, Timeout
 
-from ..build import streams as names
+from .. import streams as names
 from ..market.drive import mix_weights
 from .sampling import BlockSampler, exponential_sampler
 from .state import ChannelState
 from .tickets import Ticket
 
 if TYPE_CHECKING:
-    from .desk import Engine
+    from .host import Host as Engine
 
 INF = float("inf")
 

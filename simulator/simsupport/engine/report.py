@@ -13,7 +13,7 @@ from ..stats.result import ReplicationResult
 from .tickets import WAITING
 
 if TYPE_CHECKING:
-    from .desk import Engine
+    from .host import Host as Engine
 
 
 def snapshot(e: Engine, now: float) -> None:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..build import streams as names
-from ..build.plan import ClassPlan, DeskPlan
+from .. import streams as names
+from ..plan.desk import ClassPlan, DeskPlan
 from ..rng import Streams
 from .agents import PoolState
 from .routing import build_groups

@@ -12,11 +12,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..config.surge import OnCall, Overflow, Release, Trigger, default_release
-
 from . import duty
 
 if TYPE_CHECKING:
-    from .desk import Engine as Desk
+    from .host import Host as Desk
 
 
 @dataclass

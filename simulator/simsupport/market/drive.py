@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import streams as stream_names
 from ..config.market import GarchMarket, NoMarket, RegimeMarket, ReplayMarket
 from ..config.schema import Scenario
-from ..build import streams as stream_names
 from ..rng import Streams
 from .paths import (
     DAY,

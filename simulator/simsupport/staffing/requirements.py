@@ -19,12 +19,12 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..theory import min_agents_erlang_a, min_agents_erlang_c
 from ..config.base import on_duty
 from ..config.derived import average_agents, handle_time_spec
 from ..config.schema import Scenario
-from ..build.calendar import shift_blocks, shift_specs
-from ..build.plan import build_plan
+from ..plan.calendar import shift_blocks, shift_specs
+from ..plan.desk import build_plan
+from ..theory import min_agents_erlang_a, min_agents_erlang_c
 from .variables import Variable
 
 STEP = 3600.0

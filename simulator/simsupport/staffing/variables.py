@@ -7,7 +7,7 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
-from ..build.calendar import shift_blocks, shift_specs
+from ..plan.calendar import shift_blocks, shift_specs
 from ..config.schema import Scenario
 
 DAY_H = 24.0

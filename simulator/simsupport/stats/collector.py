@@ -22,8 +22,17 @@ from typing import Any
 
 import numpy as np
 
-from .counters import C, COUNTERS, INTERVAL_COUNTERS, SL_ANS_ABD, SL_OFFERED
-from .histogram import FINE_PER_COARSE, FLUSH, HOUR, HOUR_BINS, N_BINS, floats, ints, wait_bins
+from .counters import COUNTERS, INTERVAL_COUNTERS, SL_ANS_ABD, SL_OFFERED, C
+from .histogram import (
+    FINE_PER_COARSE,
+    FLUSH,
+    HOUR,
+    HOUR_BINS,
+    N_BINS,
+    floats,
+    ints,
+    wait_bins,
+)
 
 
 class Collector:

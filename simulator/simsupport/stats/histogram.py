@@ -10,7 +10,6 @@ import math
 
 import numpy as np
 
-
 # Waiting-time histogram: bin 0 holds waits of exactly 0; bin k >= 1 holds
 # [W0 * e^((k-1)/PER_E), W0 * e^(k/PER_E)); waits below W0 go to bin 1.
 W0 = 0.01

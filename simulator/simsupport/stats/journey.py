@@ -19,7 +19,6 @@ import numpy as np
 from ..config.journey import CSAT
 from .histogram import FLUSH, N_BINS, floats, hist_quantile, ints, wait_bins
 
-
 # How a journey ends (not ticket states: see engine.tickets for those).
 END_RESOLVED, END_DEFLECTED, END_ABANDONED, END_BLOCKED = range(4)
 OUTCOMES = ("resolved", "deflected", "abandoned", "blocked")

@@ -7,10 +7,11 @@ import math
 
 import numpy as np
 
-from .counters import C, COUNTERS
+from .counters import COUNTERS, C
 from .histogram import HOUR, HOUR_BINS, HOUR_PER_E, PER_E, hist_quantile
 from .journey import add_journey_scopes
 from .result import ReplicationResult
+
 
 # -- from counters to metrics ------------------------------------------------------------------
 def _ratio(a: float, b: float) -> float:

@@ -37,7 +37,7 @@ def later_patience(channel: str) -> Stream:
 
 def work(name: str) -> Stream:
     """Work content: `name` is the category, with `/language=..`, `/channel=..` or `/tier=..`
-    suffixes for classes whose handle time is specified apart (see build.plan)."""
+    suffixes for classes whose handle time is specified apart (see plan.desk)."""
     return Stream(f"work/{name}")
 
 

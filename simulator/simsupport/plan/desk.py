@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import streams as names
 from ..config.base import on_duty
 from ..config.derived import (
     channel_mix,
@@ -34,7 +35,6 @@ from ..market.drive import Drive, build_drive
 from ..market.paths import mean_over
 from ..rng import Streams
 from ..stats.counters import SL_CODES, SL_NONE
-from . import streams as names
 from .calendar import shift_specs
 from .rates import PiecewiseRate, make_rate
 from .reserves import reserve_pools
