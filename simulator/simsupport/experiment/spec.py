@@ -25,14 +25,17 @@ from __future__ import annotations
 
 import copy
 import difflib
+import hashlib
 import itertools
+import json
 import math
+import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from ..config.base import Frozen, Name
 from ..config.load import _model_at, locate, read_data, scenario_from_dict
@@ -344,9 +347,6 @@ def point_key(scenario: Scenario) -> str:
     """Where a point's results live: the hash of what the model sees, whatever the number of
     replications asked for (replication k does not depend on how many there are) and whatever
     the costs and bounds the staffing search reads."""
-    import hashlib
-    import json
-
     doc = scenario.model_dump(mode="json", exclude_defaults=True)
     doc["replications"] = 1
     doc.pop("staffing", None)  # what `simsupport staff` aims at, not what the model runs
@@ -359,9 +359,6 @@ def point_key(scenario: Scenario) -> str:
 
 def _spec_model(loc: Sequence[Any]) -> Any:
     """The model whose keys are allowed at `loc` of an experiment file."""
-    import typing
-
-    from pydantic import BaseModel
 
     model: Any = ExperimentSpec
     for key in loc:

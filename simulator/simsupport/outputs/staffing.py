@@ -4,11 +4,13 @@ with the recommended staffing (ready to run), the search's log, and the day plot
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from ruamel.yaml import YAML
 
 from ..config.base import on_duty
 from ..config.schema import Scenario
@@ -47,8 +49,6 @@ def achieved_frame(result: SearchResult) -> pd.DataFrame:
 def write_staffed_scenario(src: Path, vars_: list[Variable], x: dict[str, int], out: Path) -> Path:
     """The scenario file with the recommended headcounts, comments, quotes and layout kept;
     relative data files (empirical handle times, price series) still found from `out`."""
-    from ruamel.yaml import YAML
-
     yaml = YAML()
     yaml.preserve_quotes = True
     tree = yaml.load(src.read_text(encoding="utf-8"))
@@ -65,8 +65,6 @@ def write_staffed_scenario(src: Path, vars_: list[Variable], x: dict[str, int], 
 
 def _relink(node: Any, src_dir: Path, out_dir: Path) -> None:
     """Rewrite relative `file:` paths that exist beside the source so they work from out_dir."""
-    import os
-
     if isinstance(node, dict):
         for key, value in node.items():
             if key in ("file", "path") and isinstance(value, str) and not os.path.isabs(value):
