@@ -91,6 +91,7 @@ class Engine:
         # plug-ins: each replaces a callback or fills a hook; absent, they cost nothing
         self.market: Any = None
         self.journey: Any = None
+        self.ticket = Ticket  # the record a new contact is (the journey's visits carry more)
         self.admit = self._admit  # what happens to a new ticket (the journey draws its plan first)
         self.start = self._start  # service start (the journey's knows concurrency and visits)
         self.after_abandon: Any = None  # hook(ticket, wait): the journey ends with the abandonment
@@ -122,7 +123,7 @@ class Engine:
         cls = classes[bisect_right(ch.cum, ch.pick())] if len(classes) > 1 else classes[0]
         patience = ch.patience() if ch.patience is not None else INF
         self.next_id += 1
-        self.admit(Ticket(cls, now, cls.work(), patience, self.warmup <= now < self.end, 0, self.next_id), now)
+        self.admit(self.ticket(cls, now, cls.work(), patience, self.warmup <= now < self.end, 0, self.next_id), now)
 
     def _admit(self, t: Ticket, now: float) -> None:
         cls = t.cls
@@ -273,7 +274,7 @@ class Engine:
         retry_patience = src.channel.retry_patience
         patience = retry_patience() if retry_patience is not None else INF
         self.retries += 1  # a retry keeps its customer's id
-        t = Ticket(cls, now, old.work, patience, self.warmup <= now < self.end, old.attempt + 1, old.id)
+        t = self.ticket(cls, now, old.work, patience, self.warmup <= now < self.end, old.attempt + 1, old.id)
         if t.counted:
             self.sink.retrial(t)
         if self.journey is not None:

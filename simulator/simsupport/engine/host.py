@@ -54,6 +54,7 @@ class Host(Protocol):
     # callbacks a plug-in may replace, and hooks it may fill
     arrive_cb: list[Callable[[Any], None]]
     free_cb: list[Callable[[Any], None]]
+    ticket: type[Ticket]
     admit: Callable[[Ticket, float], None]
     start: Callable[[Ticket, Agent, float, float], None]
     after_abandon: Callable[[Ticket, float], None] | None

@@ -41,7 +41,7 @@ from .predictor import predicted_wait
 from .routing import next_ticket
 from .sampling import make_sampler, uniform_sampler
 from .tickets import ABANDONED, DONE, SERVING, WAITING, Ticket
-from .visits import ESCALATE, REOPEN, RETURN, Journey, JourneyTicket, Plan, draw_steps
+from .visits import ESCALATE, REOPEN, RETURN, Journey, JourneyTicket, Plan, draw_steps, later_visit
 
 if TYPE_CHECKING:
     from .host import Host as Engine
@@ -88,6 +88,7 @@ class JourneyPlugin:
             self.tiers, len(engine.pools), len(engine.classes), len(engine.channels),
             [c.channel.index for c in engine.classes], self.csat,
         )  # fmt: skip
+        engine.ticket = JourneyTicket  # every first visit is made as a visit
         engine.admit = self.admit
         engine.start = self.start
         engine.after_abandon = self._abandoned
@@ -177,14 +178,15 @@ class JourneyPlugin:
             plan = Plan(plan.bot_time, False, plan.steps, plan.balk_u)
         self.enter(t, plan, now)
 
-    def enter(self, t: Ticket, plan: Plan, now: float) -> None:
-        cls = t.cls
-        j = Journey(cls, t.arrival, plan, t.counted)
-        j.work0 = t.work
-        if t.counted:
+    def enter(self, jt: Any, plan: Plan, now: float) -> None:
+        """A journey starts with its first visit `jt` (made by the engine as a JourneyTicket)."""
+        cls = jt.cls
+        j = Journey(cls, jt.arrival, plan, jt.counted)
+        j.work0 = jt.work
+        jt.j = j
+        if jt.counted:
             self.journeys_counted += 1
             self.open += 1
-        jt = JourneyTicket(cls, t.arrival, t.work, t.patience, j, t.attempt, t.id, True)
         if cls.bot is not None:
             j.visit = jt
             j.callbacks = self.bot_cb
@@ -194,6 +196,7 @@ class JourneyPlugin:
 
     def _bot_done(self, j: Journey) -> None:
         t: JourneyTicket = j.visit
+        j.visit = None  # no cycle journey <-> visit left for the garbage collector
         now = self.e.env._now
         cls = t.cls
         jr = cls.channel.jr
@@ -310,6 +313,7 @@ class JourneyPlugin:
         """A visit's service ends: the ticket moves on, the agent's slot frees."""
         e = self.e
         t: JourneyTicket = j.visit
+        j.visit = None
         now = e.env._now
         agent: Agent = t.agent
         t.agent = None
@@ -370,7 +374,7 @@ class JourneyPlugin:
             if j.resolved_at < 0:
                 j.resolved_at = now
             self.end(j, END_RESOLVED)
-        nt = JourneyTicket(sc, now + delay, work, patience, j, t.attempt, t.id, False)
+        nt = later_visit(sc, now + delay, work, patience, j, t)
         if delay > 0:
             sc.channel.pending += 1
             j.visit = nt
@@ -382,6 +386,7 @@ class JourneyPlugin:
     def _back(self, j: Journey) -> None:
         """The customer is back (with the information asked for, or reopening)."""
         t: JourneyTicket = j.visit
+        j.visit = None
         t.cls.channel.pending -= 1
         self.visit(t, self.e.env._now)
 

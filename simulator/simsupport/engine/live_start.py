@@ -13,7 +13,6 @@ from .. import streams as names
 from ..config.derived import handle_time_spec
 from ..config.distributions import Exponential
 from .sampling import make_sampler, uniform_sampler
-from .tickets import Ticket
 from .visits import Journey, JourneyTicket, Plan, draw_steps
 
 if TYPE_CHECKING:
@@ -94,11 +93,12 @@ def start_state(e: Engine, journey: Any) -> None:
                         left = p - a
                         break
             e.next_id += 1
-            t = Ticket(cls, -a, cls.work(), left, counted, 0, e.next_id)
+            t = JourneyTicket(cls, -a, cls.work(), left, counted, 0, e.next_id)
             balk_u = ch.jr.announce_u() if ch.jr.announce is not None else 1.0
             plan = Plan(0.0, False, draw_steps(cls, ch.jr, journey.escalation), balk_u)
             j = Journey(cls, -a, plan, counted)
             if counted:
                 journey.journeys_counted += 1
                 journey.open += 1
-            journey.visit(JourneyTicket(cls, -a, t.work, left, j, 0, t.id, True), 0.0)
+            t.j = j
+            journey.visit(t, 0.0)

@@ -19,7 +19,6 @@ from .. import streams as names
 from ..market.drive import mix_weights
 from .sampling import BlockSampler, exponential_sampler
 from .state import ChannelState
-from .tickets import Ticket
 
 if TYPE_CHECKING:
     from .host import Host as Engine
@@ -85,7 +84,7 @@ class MarketPlugin:
             cls = ch.volatile[i]  # same queue and routing; counted in the `volatile` scope too
         patience = ch.patience() if ch.patience is not None else INF
         e.next_id += 1
-        t = Ticket(cls, now, cls.work(), patience, e.warmup <= now < e.end, 0, e.next_id)
+        t = e.ticket(cls, now, cls.work(), patience, e.warmup <= now < e.end, 0, e.next_id)
         if ch.kids is not None:
             for _ in range(ch.kids()):
                 Timeout(env, ch.kid_delay(), ch.triggered).callbacks.append(self.kid_cb)
