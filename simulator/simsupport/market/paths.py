@@ -11,7 +11,7 @@ Models:
   the others); log returns are Gaussian with the regime's volatility.
 - garch: GARCH(1,1) on the grid's returns, r_k = s_k z_k, s_k^2 = w + a r_{k-1}^2 + b s_{k-1}^2,
   with w set so the long-run variance matches `daily_vol`.
-- replay: a recorded price series (see replay.py), realised volatility over a rolling window.
+- replay: a recorded price series (read by config.prices, replayed by market.drive), realised volatility over a rolling window.
 - none: a flat price at the reference volatility.
 Shocks add a jump to the log price and an excess volatility |move| * exp(-(t - at)/decay).
 """

@@ -258,7 +258,7 @@ def journey_metrics(c: np.ndarray) -> dict[str, float]:
 
 
 def add_journey_scopes(r: Any, out: dict[str, dict[str, dict[str, float]]]) -> None:
-    """Merge the journey's metrics into a replication's scopes (see metrics.summarize)."""
+    """Merge the journey's metrics into a replication's scopes (see stats.summary.summarize)."""
     jt: JourneyTotals = r.journey
     keys = r.class_keys
     n_base = len(jt.class_counters)
