@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import math
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,7 @@ from click.testing import CliRunner
 
 import simsupport
 from simsupport import theory as analytic
-from simsupport.cli import cli, main
+from simsupport.cli import COMMANDS, cli, main
 from simsupport.config.load import load_scenario
 from simsupport.config.schema import Scenario
 from simsupport.units import format_duration
@@ -262,6 +264,62 @@ def test_help_and_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert "run" in capsys.readouterr().out
     assert exit_code(["--version"]) == 0
     assert simsupport.__version__ in capsys.readouterr().out
+
+
+def test_help_lists_every_command_each_from_its_module(capsys: pytest.CaptureFixture[str]) -> None:
+    """Commands are imported on first use (simsupport.cli.<module>); --help lists them all, sorted,
+    from their summaries in COMMANDS, which are their own: a fresh process (no command imported)
+    prints the same help as one that has imported them all."""
+    fresh = subprocess.run([sys.executable, "-m", "simsupport.cli", "--help"], capture_output=True, text=True,
+                           timeout=120, check=True).stdout  # fmt: skip
+    listed = re.findall(r"^  (\w+)  ", fresh.split("Commands:")[1], flags=re.MULTILINE)
+    assert listed == sorted(COMMANDS) == ["baseline", "check", "erlang", "plot", "run", "schema", "staff", "sweep", "validate"]
+    for name, (module, summary) in COMMANDS.items():
+        command = cli.get_command(cli.make_context("simsupport", ["--help"], resilient_parsing=True), name)
+        assert command is not None and command.name == name
+        assert command.callback.__module__ == f"simsupport.cli.{module}"  # type: ignore[union-attr]
+        assert summary == command.help.split("\n\n")[0].strip(), name  # type: ignore[union-attr]
+    assert exit_code(["--help"]) == 0
+    assert capsys.readouterr().out == fresh
+
+
+# -- start-up: what a command imports ---------------------------------------------------------------------------
+
+
+def _modules_after(code: str, *argv: str) -> tuple[list[str], str]:
+    """Top-level packages imported by a fresh interpreter running `code` with argv; and its stdout."""
+    script = (
+        "import sys\n" + code + "\n"
+        "print('MODULES', ' '.join(sorted({m.split('.')[0] for m in sys.modules})))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script, *argv], capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr
+    out, _, modules = proc.stdout.rpartition("MODULES ")
+    return modules.split(), out + proc.stderr
+
+
+MAIN = "from simsupport.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit as exc:\n    assert exc.code in (0, None), exc.code"
+
+
+def test_importing_the_cli_or_its_help_imports_no_command() -> None:
+    heavy = {"numpy", "pandas", "pydantic", "rich", "scipy", "matplotlib", "simpy"}
+    modules, _ = _modules_after("import simsupport.cli")
+    assert not heavy & set(modules), modules
+    modules, out = _modules_after(MAIN, "--help")
+    assert "staff" in out and not heavy & set(modules), modules
+
+
+def test_run_without_plots_imports_neither_matplotlib_nor_scipy(tmp_path: Path) -> None:
+    """`simsupport run --no-plots` (one worker: the simulation in the same process) never imports
+    matplotlib (plots only) nor scipy (the t quantile is computed in experiment.statistics); with
+    plots, matplotlib is imported after all."""
+    argv = ["run", str(TEXTBOOK), "--horizon", "2h", "-r", "2", "-w", "1"]
+    modules, out = _modules_after(MAIN, *argv, "--no-plots", "--out", str(tmp_path / "plain"))
+    assert (tmp_path / "plain" / "summary.json").is_file() and "tickets simulated" in out, out
+    assert "matplotlib" not in modules
+    assert "scipy" not in modules, "something on the path of `run` imports scipy again"
+    modules, _ = _modules_after(MAIN, *argv, "--out", str(tmp_path / "plots"))
+    assert "matplotlib" in modules and (tmp_path / "plots" / "wait_distribution.png").is_file()
 
 
 # -- validate and schema -------------------------------------------------------------------------------------------

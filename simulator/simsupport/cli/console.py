@@ -1,0 +1,82 @@
+"""What the commands share: the rich console, number formats, tables and the progress bar."""
+
+from __future__ import annotations
+
+import math
+from typing import Self
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
+
+from ..units import format_duration
+
+
+def console(stderr: bool = False) -> Console:
+    out = Console(stderr=stderr, highlight=False)
+    if not out.is_terminal:
+        out.width = max(out.width, 132)  # logs and pipes: don't squeeze tables
+    return out
+
+
+def fmt_s(v: float | None) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    return format_duration(v) if v >= 1 else f"{v:.1f}s"
+
+
+def pct(v: float | None) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    return f"{100 * v:.1f}%"
+
+
+def num(v: float | None) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    return f"{v:,.0f}"
+
+
+def plural(n: int, word: str) -> str:
+    if n == 1:
+        return f"1 {word}"
+    return f"{n} {word[:-1] + 'ies' if word.endswith('y') else word + 's'}"
+
+
+def mean(block: dict, metric: str) -> float:
+    """The mean of a metric in a summary block ({"mean", "ci95"} per metric), NaN if absent."""
+    m = block.get(metric)
+    return math.nan if m is None or m["mean"] is None else m["mean"]
+
+
+class ProgressBar:
+    """A rich progress bar on stderr (prints once, without frames, when not a terminal); called
+    with (done, total) as the runners report."""
+
+    def __init__(self, total: int, label: str) -> None:
+        self.progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+            console=console(stderr=True), transient=False,
+        )  # fmt: skip
+        self.task = self.progress.add_task(label, total=total)
+
+    def __enter__(self) -> Self:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.__exit__(*exc)
+
+    def __call__(self, done: int, total: int) -> None:
+        self.progress.update(self.task, completed=done, total=total)
+
+
+def interrupted(what: str) -> SystemExit:
+    """Say on stderr what a Ctrl-C kept and how to resume; the SystemExit(130) to raise."""
+    console(stderr=True).print(f"interrupted: {what}; run the same command again to resume")
+    return SystemExit(130)
