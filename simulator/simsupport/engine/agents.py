@@ -18,13 +18,16 @@ class Agent:
     """An agent; also the SimPy event of its own next moment (service end, wrap-up end, or the
     instant it looks for work), of which it has at most one pending."""
 
-    __slots__ = ("callbacks", "cap", "id", "idle_since", "leaving", "load", "on_duty", "pool", "ticket")
+    __slots__ = ("back_after", "callbacks", "cap", "id", "idle_since", "leaving", "load", "on_duty", "pool",
+                 "shift_over", "ticket")  # fmt: skip
     _ok = True
 
     def __init__(self, pool: PoolState, id: int) -> None:
         self.pool = pool
         self.idle_since = 0.0
-        self.leaving = False
+        self.leaving = False  # finishes the ticket in hand, then goes off (shift end or break)
+        self.back_after = 0.0  # going off for a break of this length (0: for good)
+        self.shift_over = False  # its shift has ended (a break it is on does not bring it back)
         self.on_duty = False
         self.id = id
         self.ticket: Any = None  # the ticket in service, until its service ends

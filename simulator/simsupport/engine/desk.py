@@ -208,7 +208,7 @@ class Engine:
         pool.busy_sum += now
         pool.busy -= 1
         if agent.leaving:
-            duty.go_off(agent, now)
+            duty.go_off(self, agent, now)
             return
         # any() over the groups' dicts (in C) skips the scan when nothing waits for this pool
         groups = pool.groups

@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..plan.calendar import ShiftBlock, shift_blocks
+from simpy.events import Timeout
+
 from .agents import Agent, PoolState
 
 if TYPE_CHECKING:
@@ -28,20 +30,54 @@ def go_on(engine: Engine, pool: PoolState, n: int, now: float) -> list[Agent]:
     return agents
 
 
-def go_off(agent: Agent, now: float) -> None:
+def go_off(engine: Engine, agent: Agent, now: float) -> None:
+    """Off duty: for good (shift end), or for a break (`agent.back_after`), after which the
+    agent comes back unless its shift ended meanwhile."""
     pool = agent.pool
     pool.duty_sum += now
     pool.duty -= 1
     agent.on_duty = False
+    if agent.back_after > 0:
+        Timeout(engine.env, agent.back_after, agent).callbacks.append(
+            lambda ev: back_from_break(engine, ev._value, engine.env.now)
+        )
+        agent.back_after = 0.0
 
 
-def end_shift(agents: list[Agent], now: float) -> None:
+def back_from_break(engine: Engine, agent: Agent, now: float) -> None:
+    if agent.shift_over:
+        return
+    pool = agent.pool
+    agent.leaving = False
+    agent.on_duty = True
+    pool.duty_sum -= now
+    pool.duty += 1
+    engine.make_free(agent, now)
+
+
+def take_break(engine: Engine, agents: list[Agent], length: float, now: float) -> None:
+    """A block's break starts: idle agents go at once, busy ones when their ticket is done."""
     for a in agents:
+        if not a.on_duty or a.leaving:
+            continue
+        a.back_after = length
+        if a in a.pool.idle:
+            a.pool.idle.remove(a)
+            go_off(engine, a, now)
+        else:
+            a.leaving = True
+            a.pool.open.pop(a, None)  # holding chats: take no more
+
+
+def end_shift(engine: Engine, agents: list[Agent], now: float) -> None:
+    for a in agents:
+        a.shift_over = True
+        a.back_after = 0.0  # a break not yet begun is not taken
         if not a.on_duty:
             continue
         if a in a.pool.idle:
             a.pool.idle.remove(a)
-            go_off(a, now)
+            go_off(engine, a, now)
         else:
             a.leaving = True
             a.pool.open.pop(a, None)  # holding chats: take no more
@@ -68,6 +104,14 @@ def _shift_process(engine: Engine, pool: PoolState, blocks: Any) -> Any:
         yield env.timeout(block.on - env.now)
         agents = go_on(engine, pool, block.agents, env.now)
         env.process(_shift_end(engine, pool, agents, block.off))
+        for at, length in block.breaks:
+            env.process(_break(engine, agents, at, length))
+
+
+def _break(engine: Engine, agents: list[Agent], at: float, length: float) -> Any:
+    env = engine.env
+    yield env.timeout(at - env.now)
+    take_break(engine, agents, length, env.now)
 
 
 def _shift_end(engine: Engine, pool: PoolState, agents: list[Agent], off: float) -> Any:
@@ -76,7 +120,7 @@ def _shift_end(engine: Engine, pool: PoolState, agents: list[Agent], off: float)
     extra = engine.extend(pool.name, env.now) if engine.extend is not None else 0.0
     if extra > 0:  # a surge rule keeps this shift on a while longer
         yield env.timeout(extra)
-    end_shift(agents, env.now)
+    end_shift(engine, agents, env.now)
 
 
 def overflow(engine: Engine, rule: int, active: bool, now: float) -> None:

@@ -334,7 +334,7 @@ class JourneyPlugin:
         if agent.load == 0:
             pool.open.pop(agent, None)
             if agent.leaving:
-                duty.go_off(agent, now)
+                duty.go_off(e, agent, now)
                 return
             groups = pool.groups
         else:

@@ -89,7 +89,7 @@ def on_call_process(desk: Desk, rule: OnCall, pool: Any, log: RuleLog, every: fl
         on = env.now
         agents = duty.go_on(desk, pool, rule.agents, on)
         yield from _released(desk, until, every, on, rule.min_active)
-        duty.end_shift(agents, env.now)
+        duty.end_shift(desk, agents, env.now)
         log.active_seconds += _overlap(on, env.now, desk.warmup, desk.end)
         log.agent_seconds += rule.agents * _overlap(on, env.now, desk.warmup, desk.end)
 

@@ -20,11 +20,14 @@ DAY = 86400.0
 
 @dataclass(frozen=True)
 class ShiftBlock:
-    """Agents on duty from `on` to `off` (simulation seconds)."""
+    """Agents on duty from `on` to `off` (simulation seconds), off duty during `breaks`
+    ((start, length) in simulation seconds; an agent busy at a break's start finishes the
+    ticket in hand first, then takes the break's full length)."""
 
     on: float
     off: float
     agents: int
+    breaks: tuple[tuple[float, float], ...] = ()
 
 
 def shift_specs(pool: Pool) -> list[Shift] | None:
@@ -61,4 +64,10 @@ def shift_blocks(shift: Shift, pool: Pool, start: datetime) -> Iterator[ShiftBlo
         off = (off_wall.replace(tzinfo=tz) - start).total_seconds()
         if off <= 0:
             continue
-        yield ShiftBlock(max(on, 0.0), off, n)
+        breaks = []
+        for b in shift.breaks:
+            at_wall = wall + timedelta(seconds=(b.at - shift.start) % DAY)
+            at = (at_wall.replace(tzinfo=tz) - start).total_seconds()
+            if at >= 0:  # a block already running at time 0 starts after its earlier breaks
+                breaks.append((at, b.length))
+        yield ShiftBlock(max(on, 0.0), off, n, tuple(breaks))
