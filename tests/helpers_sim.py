@@ -15,6 +15,7 @@ from typing import Any
 from simsupport.config.load import scenario_from_dict
 from simsupport.config.schema import Scenario
 from simsupport.experiment.statistics import mean_ci95
+from simsupport.stats import ReplicationResult, summarize
 
 
 def minutes(x: float) -> str:
@@ -110,3 +111,39 @@ def ticket_rows(tickets: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
     cols = list(tickets)
     n = len(tickets[cols[0]]) if cols else 0
     return [{c: tickets[c][i] for c in cols} for i in range(n)]
+
+
+OUTCOMES = ("answered", "abandoned", "blocked")
+
+
+def assert_conserved(r: ReplicationResult) -> tuple[dict[str, Any], dict[str, int]]:
+    """Every counted ticket is accounted for exactly once, as whole numbers: (summary, tickets
+    still waiting at the end by channel).
+
+    Overall: offered == answered + abandoned + blocked + in_queue_end, and offered equals the
+    engine's own tally of counted arrivals. Per channel: what offered leaves after the outcomes
+    is a whole number >= 0, the channel's tickets still waiting; these sum to in_queue_end, so
+    with in_queue_end == 0 (or waiting on one channel only) each channel's identity is exact.
+    (Checking it channel by channel in general needs the engine's waiting count per channel:
+    see test_model.test_conservation_per_channel_with_waiting_at_end.)
+    """
+    s = summarize(r)
+    o = s["overall"]["all"]
+    for key in ("offered", *OUTCOMES):
+        assert float(o[key]).is_integer(), (key, o[key])
+    assert o["offered"] == r.arrivals_counted, (o["offered"], r.arrivals_counted)
+    assert o["offered"] == o["answered"] + o["abandoned"] + o["blocked"] + r.in_queue_end, (
+        f"offered {o['offered']:.0f} != answered {o['answered']:.0f} + abandoned {o['abandoned']:.0f} "
+        f"+ blocked {o['blocked']:.0f} + in_queue_end {r.in_queue_end}"
+    )
+    waiting: dict[str, int] = {}
+    for name, v in s["by_channel"].items():
+        for key in ("offered", *OUTCOMES):
+            assert float(v[key]).is_integer(), (name, key, v[key])
+        left = v["offered"] - v["answered"] - v["abandoned"] - v["blocked"]
+        assert left >= 0, f"{name}: offered {v['offered']:.0f} < its outcomes ({left:.0f} left)"
+        waiting[name] = int(left)
+    assert sum(waiting.values()) == r.in_queue_end, (waiting, r.in_queue_end)
+    for key in ("offered", *OUTCOMES):
+        assert sum(v[key] for v in s["by_channel"].values()) == o[key], key
+    return s, waiting

@@ -1,4 +1,4 @@
-"""Tests of simsupport.analytic: exact reference values, textbook identities, properties."""
+"""Tests of simsupport.theory: exact reference values, textbook identities, properties."""
 
 from __future__ import annotations
 

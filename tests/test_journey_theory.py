@@ -1,4 +1,5 @@
-"""The service-journey model (simsupport.journey) against exact theory and exact bookkeeping.
+"""The service journey (bot, tiers and escalation, follow-ups, announcements) against exact
+theory and exact bookkeeping.
 
 Statistical gates (fixed seeds everywhere):
 - replication means: |mean - exact| <= Z standard errors of the replications' mean (Z = 5;
@@ -37,7 +38,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from helpers_sim import build, deterministic, exponential, per_minute, ticket_rows
+from helpers_sim import assert_conserved, build, deterministic, exponential, per_minute, ticket_rows
 from scipy import stats
 from simsupport.theory import erlang_a, erlang_c_metrics
 from simsupport.experiment.replications import run_replications
@@ -423,11 +424,23 @@ def test_deflection_thins_human_load(mixed: bool) -> None:
 # ------------------------------------------------------------------------ 4. conservation
 
 
+JOURNEY_ENDS = (("journeys", J_JOURNEYS), ("resolved", J_RESOLVED), ("deflected", J_DEFLECTED),
+                ("abandoned", J_ABANDONED), ("blocked", J_BLOCKED))  # fmt: skip
+
+
 def _totals(r: ReplicationResult) -> dict[str, float]:
     cc = r.journey.class_counters.sum(axis=0)
-    return {k: float(cc[i]) for k, i in (("journeys", J_JOURNEYS), ("resolved", J_RESOLVED),
-                                         ("deflected", J_DEFLECTED), ("abandoned", J_ABANDONED),
-                                         ("blocked", J_BLOCKED))}  # fmt: skip
+    return {k: float(cc[i]) for k, i in JOURNEY_ENDS}
+
+
+def _ends_by_channel(r: ReplicationResult) -> dict[str, dict[str, float]]:
+    """Ended journeys by entry channel: the class rows of the journey counters, summed."""
+    cc = r.journey.class_counters
+    out = {name: dict.fromkeys(dict(JOURNEY_ENDS), 0.0) for name in r.channel_names}
+    for i in range(len(cc)):
+        for k, j in JOURNEY_ENDS:
+            out[r.class_keys[i][0]][k] += float(cc[i, j])
+    return out
 
 
 EVERYTHING_SEEDS = [7, 8, 9]
@@ -453,13 +466,20 @@ def test_journey_conservation_everything_on(seed: int) -> None:
     assert o["retrials"] > 0 and s["by_channel"]["phone"]["balked"] > 0
     assert s["by_tier"]["specialist"]["abandoned"] > 0 or s["by_tier"]["L2"]["abandoned"] > 0
     assert jt.tier_waiting_end.sum() > 0
-    # journeys: counted = ended (resolved + deflected + abandoned + blocked) + still open
+    # journeys: counted = ended (resolved + deflected + abandoned + blocked) + still open, in
+    # whole numbers; the ended ones channel by channel too (the open ones are one total)
     ended = tot["resolved"] + tot["deflected"] + tot["abandoned"] + tot["blocked"]
     assert tot["journeys"] == ended
     assert jt.journeys_counted == ended + jt.open_at_end
-    # tiers: visits = answered + abandoned + waiting at the end
+    for name, e in _ends_by_channel(r).items():
+        assert all(float(v).is_integer() for v in e.values()), (name, e)
+        assert e["journeys"] == e["resolved"] + e["deflected"] + e["abandoned"] + e["blocked"], (name, e)
+        assert s["by_channel"][name]["journeys"] == e["journeys"], name
+    # tiers: visits = answered + abandoned + waiting at the end, in whole numbers
     for k, tier in enumerate(jt.tiers):
         c = jt.tier_counters[k]
+        assert all(float(c[i]).is_integer() for i in (T_VISITS, T_ANSWERED, T_ABANDONED)), (tier, c)
+        assert float(jt.tier_waiting_end[k]).is_integer(), tier
         assert c[T_VISITS] == c[T_ANSWERED] + c[T_ABANDONED] + jt.tier_waiting_end[k], tier
         assert s["by_tier"][tier]["visits"] == c[T_VISITS]
     # escalations out of a tier arrive at the next one (escalation is immediate)
@@ -483,16 +503,37 @@ def test_journey_conservation_everything_on(seed: int) -> None:
 def test_first_response_conservation_with_in_queue_end(seed: int) -> None:
     """The core identity (as in test_model.conservation) holds for journey desks too:
     offered == answered + abandoned + blocked + in_queue_end, with in_queue_end the counted
-    tickets still waiting when the run stops (first responses, like `offered`)."""
+    tickets still waiting when the run stops (first responses, like `offered`); per channel
+    the leftovers are whole numbers >= 0 adding up to in_queue_end (helpers_sim.assert_conserved)."""
     r = _everything(seed)
-    o = summarize(r)["overall"]["all"]
     assert r.in_queue_end > 0
-    assert o["offered"] == r.arrivals_counted
-    assert o["offered"] == o["answered"] + o["abandoned"] + o["blocked"] + r.in_queue_end, (
-        f"offered {o['offered']:.0f} != answered {o['answered']:.0f} + abandoned {o['abandoned']:.0f} "
-        f"+ blocked {o['blocked']:.0f} + in_queue_end {r.in_queue_end}; tier waiting at end "
-        f"{dict(zip(r.journey.tiers, r.journey.tier_waiting_end.tolist()))}"
-    )
+    _, waiting = assert_conserved(r)
+    assert 0 < sum(waiting.values()) <= r.journey.tier_waiting_end.sum()
+
+
+@pytest.mark.parametrize("seed", EVERYTHING_SEEDS)
+def test_first_response_conservation_per_channel(seed: int) -> None:
+    """Per channel, as an equality of whole numbers: offered == answered + abandoned + blocked
+    + the engine's count of the channel's counted first visits still waiting at the end."""
+    r = _everything(seed)
+    s = summarize(r)
+    by_engine = dict(zip(r.channel_names, (int(x) for x in r.channel_in_queue_end)))
+    assert sum(by_engine.values()) == r.in_queue_end
+    for name, v in s["by_channel"].items():
+        assert v["offered"] == v["answered"] + v["abandoned"] + v["blocked"] + by_engine[name], name
+
+
+@pytest.mark.parametrize("seed", EVERYTHING_SEEDS)
+def test_journey_conservation_per_channel(seed: int) -> None:
+    """Per entry channel, as an equality of whole numbers: journeys counted (the engine's own
+    tally) == resolved + deflected + abandoned + blocked + still open at the end."""
+    r = _everything(seed)
+    jt = r.journey
+    counted = dict(zip(r.channel_names, (int(x) for x in jt.channel_journeys_counted)))
+    still_open = dict(zip(r.channel_names, (int(x) for x in jt.channel_open_at_end)))
+    assert sum(counted.values()) == jt.journeys_counted and sum(still_open.values()) == jt.open_at_end
+    for name, e in _ends_by_channel(r).items():
+        assert counted[name] == e["resolved"] + e["deflected"] + e["abandoned"] + e["blocked"] + still_open[name], name
 
 
 def test_tier_visits_conservation_with_max_waiting() -> None:

@@ -6,8 +6,8 @@ or from the spread of independent replications; none is widened to make a run pa
 Arrival-only scenarios use many agents, one-second handle times and no abandonment, so no
 queue forms and every arrival is a first attempt.
 
-Tests whose docstring has a "Known bug" paragraph fail on purpose until the package is fixed;
-the paragraph says where the cause is.
+Tests whose docstring has a "Regression:" paragraph guard a bug that has been fixed; the
+paragraph says what used to go wrong.
 """
 
 from __future__ import annotations
@@ -376,7 +376,7 @@ def test_branching_outside_zero_to_one_is_refused(branching: float) -> None:
 def test_market_names_only_known_channels(response: dict[str, Any]) -> None:
     """A misspelt channel would silently get no contagion / the default elasticity.
 
-    Known bug: config/checks.py `_names` checks every other channel reference (pools.channels,
+    Regression: the loader checked every other channel reference (pools.channels,
     categories.by_channel, retry.channel) but not market.response.contagion.channels nor the
     keys of market.response.elasticity (other than "default").
     """
@@ -618,9 +618,12 @@ def test_regime_next_weights_pick_the_following_regime() -> None:
 
 
 def test_regime_next_weights_all_zero_are_refused() -> None:
-    """Known bug: `next: {b: 0}` passes validation (weights only need to be >= 0), then
-    market/drive.py market_path divides the row by its zero sum and numpy's choice raises
-    "Probabilities contain NaN" (a ValueError, not a ScenarioError) when the desk is built."""
+    """A regime whose `next` weights are all zero (`next: {b: 0}`) is a ScenarioError at
+    market.regimes.a.
+
+    Regression: it passed validation (weights only had to be >= 0), and the market path then
+    divided the row by its zero sum: numpy's choice raised "Probabilities contain NaN" (a
+    ValueError, not a ScenarioError) when the desk was built."""
     market = {
         "model": "regime",
         "regimes": {
@@ -727,11 +730,11 @@ def test_replay_reference_is_the_median_of_the_recording(tmp_path: Path, horizon
     """The default calm level is a property of the file: the median realised volatility of the
     recording, whatever the horizon and whatever shocks are added on top.
 
-    Known bug: market/drive.py market_path calls reference_vol(m, vol) on the simulated path,
-    after the recording was cut to the horizon or padded with its last volatility (held past
-    the end) and after apply_shocks: with a 3-day file and a 3-day horizon more than half the
-    grid is padding, so the "median" is the file's last volatility; a shock raises it (here
-    from 0.077 to 0.143 on a 1-day horizon), which cancels much of the shock's own effect.
+    Regression: the calm level was taken from the simulated path, after the recording was cut
+    to the horizon or padded with its last volatility (held past the end) and after the shocks:
+    with a 3-day file and a 3-day horizon more than half the grid was padding, so the "median"
+    was the file's last volatility; a shock raised it (from 0.077 to 0.143 on a 1-day
+    horizon), which cancelled much of the shock's own effect.
     """
     times, price = _write_prices(tmp_path / "btc.csv")
     grid = _grid_prices(times, price, 60.0)
@@ -743,9 +746,9 @@ def test_replay_reference_is_the_median_of_the_recording(tmp_path: Path, horizon
 def test_replay_price_is_the_recorded_price(tmp_path: Path) -> None:
     """Without start_price the path shows the recorded prices, not a series rescaled to 30000.
 
-    Known bug: market/drive.py market_path builds log_price = log(m.start_price) + cumsum(returns)
-    for every model, so a replay's prices (and the interval table's `price`) become
-    30000 * p / p0 unless start_price is set to the file's first price.
+    Regression: the path's log price was log(start_price) + cumsum(returns) for every model,
+    so a replay's prices (and the interval table's `price`) became 30000 * p / p0 unless
+    start_price was set to the file's first price.
     """
     times, price = _write_prices(tmp_path / "btc.csv", rows=200)
     p = drive_of(replay_scenario(tmp_path, {"file": "btc.csv"}, horizon="2h"), 0).path
@@ -756,10 +759,10 @@ def test_replay_price_is_the_recorded_price(tmp_path: Path) -> None:
 def test_replay_naive_timestamps_in_a_zone_with_daylight_saving(tmp_path: Path) -> None:
     """Berlin, 31 March 2024: 01:30 CET is followed half an hour later by 03:00 CEST.
 
-    Known bug: config/prices.py read_prices attaches the same ZoneInfo to naive stamps and
-    subtracts aware datetimes that share a tzinfo, which Python does as wall-clock arithmetic
-    (offsets ignored): the 30 min step is read as 1 h 30 min, refused as a gap > max_gap, and
-    with a larger max_gap every later time is an hour late (convert to UTC before subtracting).
+    Regression: the price reader attached the same ZoneInfo to naive stamps and subtracted
+    aware datetimes sharing a tzinfo, which Python does as wall-clock arithmetic (offsets
+    ignored): the 30 min step was read as 1 h 30 min, refused as a gap > max_gap, and with a
+    larger max_gap every later time was an hour late (times must be in UTC when subtracted).
     """
     stamps = ["00:00", "00:30", "01:00", "01:30", "03:00", "03:30", "04:00"]
     (tmp_path / "berlin.csv").write_text(
@@ -772,9 +775,9 @@ def test_replay_naive_timestamps_in_a_zone_with_daylight_saving(tmp_path: Path) 
 def test_replay_recording_shorter_than_the_window(tmp_path: Path) -> None:
     """A 5-minute file with the default 1 h window: a clear error or a usable path, not a crash.
 
-    Known bug: market/paths.py realised_vol does sq - concatenate([zeros(w), sq[:-w]]), whose
+    Regression: the realised volatility computed sq - concatenate([zeros(w), sq[:-w]]), whose
     shapes differ when the recorded grid has fewer than w = window/step returns: a numpy
-    ValueError (not a ScenarioError) when the desk is built.
+    ValueError (not a ScenarioError) when the desk was built.
     """
     (tmp_path / "short.csv").write_text(
         "2024-01-01T00:00:00Z,100\n2024-01-01T00:02:00Z,101\n2024-01-01T00:05:00Z,100.5\n", encoding="utf-8"
@@ -907,11 +910,10 @@ def test_volatile_scope_counts_tickets_in_volatile_intervals() -> None:
 def test_volatile_scope_when_the_step_does_not_divide_the_interval() -> None:
     """A 10 min market step with 15 min reporting intervals: volatility still judged per interval.
 
-    Known bug: model/desk.py _build_market averages the volatility over blocks of
-    per = round(interval / step) = 2 steps (20 min) but indexes the flags by int(t / interval)
-    (15 min), so interval j is judged on [20j, 20j + 20) min: the flags drift away from the
-    intervals (here, after a shock at 30 h, the scope counts the tickets of 22:30-29:30
-    instead of 30:00-39:15).
+    Regression: the volatility was averaged over blocks of round(interval / step) = 2 steps
+    (20 min) but the flags were indexed by int(t / interval) (15 min), so interval j was judged
+    on [20j, 20j + 20) min: the flags drifted away from the intervals (here, after a shock at
+    30 h, the scope counted the tickets of 22:30-29:30 instead of 30:00-39:15).
     """
     market = {
         "model": "none",
@@ -926,10 +928,9 @@ def test_volatile_scope_when_the_step_does_not_divide_the_interval() -> None:
 def test_volatile_scope_classifies_retries_by_their_own_arrival() -> None:
     """Retries are attempts that arrive too: each counts in the scope of its own interval.
 
-    Known bug: model/desk.py _retry reuses the abandoned attempt's class for a same-channel
-    retry (`cls = src`), so a retry keeps the volatile flag of the first attempt's interval, and
-    looks up `class_by_key` (always the calm class) for a retry to another channel, so a retry
-    arriving on another channel in a volatile interval is never in the scope.
+    Regression: a same-channel retry reused the abandoned attempt's class, so it kept the
+    volatile flag of the first attempt's interval, and a retry to another channel always took
+    the calm class, so one arriving in a volatile interval was never in the scope.
     """
     channels = {
         "chat": {"rate": "2/min", "patience": {"dist": "exponential", "mean": "1min"},

@@ -201,9 +201,9 @@ def test_welch_p_matches_scipy_and_the_formula() -> None:
 def test_welch_p_both_constant_and_equal_is_one(value: float, n_a: int, n_b: int) -> None:
     """Zero spread on both sides and the same value: no evidence of change, p = 1 exactly.
 
-    Fails for values that are not exact binary fractions when the sample sizes differ (e.g. a
-    replication is NaN on one side): np.full(6, 0.1).var(ddof=1) is 2.3e-34, not 0, so the
-    degenerate branch is skipped and scipy's t-test on rounding noise says p = 0.076
+    Regression: values that are not exact binary fractions, with sample sizes that differ (e.g.
+    a replication NaN on one side), failed: np.full(6, 0.1).var(ddof=1) is 2.3e-34, not 0, so
+    the degenerate branch was skipped and scipy's t-test on rounding noise said p = 0.076
     (p = 0.0027 for 912.7555772777217 with 7 vs 9 values)."""
     a, b = np.full(n_a, value), np.full(n_b, value)
     assert welch_p(a, b) == 1.0
@@ -216,7 +216,7 @@ def test_welch_p_both_constant_and_different_is_zero(x: float, y: float, n_a: in
 
 def test_compare_does_not_flag_a_constant_metric_that_lost_replications() -> None:
     """A metric with the same value in every replication, undefined (NaN) in two replications
-    of the rerun, did not move: it must not be a regression (bug: see the Welch test above)."""
+    of the rerun, did not move: it must not be a regression (it was: see the Welch test above)."""
     v = 912.7555772777217
     rows = compare({"overall.all.x": [v] * 9}, {"overall.all.x": [v] * 7 + [math.nan] * 2}, CheckConfig(alpha=0.01))
     assert [r.verdict for r in rows] == ["within noise"], rows
@@ -770,9 +770,11 @@ def test_config_file_and_command_line(good_baseline: dict[str, Any], tmp_path: P
 @pytest.mark.parametrize("text", ["", "# all defaults\n"], ids=["empty", "comment-only"])
 def test_config_with_no_keys_means_defaults(text: str, good_baseline: dict[str, Any], tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
-    """Every key of the check config is optional (`plain(read_yaml(path)) or {}` in the CLI means
-    to accept an empty file), but read_yaml refuses an empty file first: bug, exit 2 with
-    "the file is empty; a scenario is a YAML mapping"."""
+    """Every key of the check config is optional, so an empty or comment-only config file
+    means the defaults.
+
+    Regression: the YAML reader refused an empty file before the CLI could take it as no keys:
+    exit 2 with "the file is empty; a scenario is a YAML mapping"."""
     bl = tmp_path / "bl"
     bl.mkdir()
     (bl / f"{NAME}.json").write_text(json.dumps(good_baseline["doc"]))

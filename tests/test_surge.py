@@ -10,8 +10,8 @@ Queue-triggered tests rebuild each channel's queue length at every check from th
 machine on it; the rule's own log and the tickets answered must agree with that replay exactly.
 Handle times are a deterministic 42 s so agents sent home finish the ticket in hand quickly.
 
-Tests whose docstring starts "Known bug" fail on purpose until the package is fixed; each says
-what goes wrong and where the cause is.
+Tests whose docstring has a "Regression:" paragraph guard a bug that has been fixed; the
+paragraph says what used to go wrong.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from helpers_sim import build, ticket_rows
+from helpers_sim import assert_conserved, build, ticket_rows
 from simsupport.config.surge import Release, Trigger, default_release
 from simsupport.errors import ScenarioError
 from simsupport.stats import ReplicationResult, summarize
@@ -432,16 +432,18 @@ TWO_RULES = [
 
 
 def test_two_overflow_rules_on_one_channel_both_apply() -> None:
-    """Known bug: two overflow rules sending different pools to the same channel undo each other.
+    """Two overflow rules sending different pools to the same channel both apply.
 
     l2 and l3 (email only, nearly idle) both take chat on the same shock; l2's rule holds until
     vol < 0.03 (43800..65400 s), l3's only until vol < 0.08. While l2's rule is active an
-    arriving chat ticket should go to an idle l2 agent. Observed: hundreds of chat tickets wait
-    while an l2 agent sits idle, and l2 answers 9 chat tickets instead of the ~390 it answers
-    with its rule alone. Cause: `Desk._overflow` sets each class's pool list to that rule's
-    `burst` list (eligible pools + this rule's pool) or back to `normal` (no overflow pool),
-    ignoring other active rules: l3's activation drops l2 from chat's pools and l3's release
-    restores the list without any overflow pool, while l2's rule is still active.
+    arriving chat ticket goes to an idle l2 agent.
+
+    Regression: the rules undid each other. Each set the classes' pool lists to its own (the
+    eligible pools + its pool) or back to the normal ones, ignoring the other active rules:
+    l3's activation dropped l2 from chat's pools and l3's release restored them without any
+    overflow pool while l2's rule was still active (hundreds of chat tickets waited while an l2
+    agent sat idle; l2 answered 9 chat tickets instead of the ~390 it answers with its rule
+    alone).
     """
     data = desk(surge={"check_every": "10min", "overflow": TWO_RULES})
     data["channels"]["email"]["rate"] = "1/h"
@@ -512,13 +514,15 @@ def test_shift_ends_on_time_without_the_shock() -> None:
 
 
 def test_extending_a_shift_that_meets_the_next_block() -> None:
-    """Known bug: extending a shift whose next block starts when it ends crashes the run.
+    """Extending a shift whose next block starts when it ends: both blocks on duty meanwhile.
 
     A 24-hour shift (00:00-24:00, every day) with extend_shifts by 2h while vol is high at
-    midnight: the first block's agents should stay until 02:00 of day 2 while the next block
-    comes on at 00:00 (6 on duty for two hours). Observed: ValueError "Negative delay -7200.0"
-    from `Desk._shift_process`: it waits out the extension inside the loop over blocks, then
-    `env.timeout(block.on - env.now)` for a block that should have started 2 h earlier.
+    midnight: the first block's agents stay until 02:00 of day 2 while the next block comes on
+    at 00:00 (6 on duty for two hours).
+
+    Regression: the run crashed with ValueError "Negative delay -7200.0": the shift process
+    waited out the extension inside its loop over blocks, then waited `block.on - now` for a
+    block that should have started 2 h earlier.
     """
     data = shift_desk("23h", [{"start": "00:00", "end": "24:00", "agents": 3}], horizon="48h")
     assert vol_formula(24 * HOUR, 23 * HOUR) > 0.05
@@ -644,9 +648,7 @@ def test_conservation_and_common_random_numbers_with_surge_rules() -> None:
         for rep in (0, 1):
             r, s, rows = run(all_rules_desk(with_rules), rep)
             o = s["overall"]["all"]
-            assert o["offered"] == o["answered"] + o["abandoned"] + o["blocked"] + r.in_queue_end
-            assert o["offered"] == r.arrivals_counted
-            assert sum(v["offered"] for v in s["by_channel"].values()) == o["offered"]
+            assert_conserved(r)  # overall and per channel, in whole numbers
             assert sum(v["answered"] for v in s["by_pool"].values()) == o["answered"]
             assert o["retrials"] > 0 and o["abandoned"] > 0 and o["blocked"] > 0
             first = sorted(

@@ -352,8 +352,11 @@ def test_range_expands_and_ints_stay_ints(tmp_path: Path) -> None:
 
 
 def test_empty_range_is_a_scenario_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """BUG: a Range with no values raises a bare ValueError from Range.values() (not caught in
-    load_experiment), so the CLI reports an internal error and exits 1 instead of 2."""
+    """A range with no values (from 22 down to 18, step 1) is a ScenarioError naming the path,
+    and the CLI exits 2.
+
+    Regression: listing the range's values raised a bare ValueError that the experiment loader
+    did not catch, so the CLI reported an internal error and exited 1."""
     exp = experiment(tmp_path, """\
         name: backwards
         base: base.yaml
@@ -456,8 +459,10 @@ def test_unknown_top_level_key_lists_the_allowed(tmp_path: Path) -> None:
 
 
 def test_unknown_nested_key_lists_the_keys_allowed_there(tmp_path: Path) -> None:
-    """BUG: an unknown key inside `precision` lists the top-level keys as allowed: _spec_model
-    only follows plain class annotations, and `precision` is `Precision | None`."""
+    """An unknown key inside `precision` lists the keys allowed there, not the top-level ones.
+
+    Regression: the lookup of the allowed keys followed only plain class annotations, and
+    `precision` is `Precision | None`, so the top-level keys were listed."""
     exp = experiment(tmp_path, """\
         name: x
         base: base.yaml
@@ -802,18 +807,21 @@ def test_points_table_is_mean_and_t_interval(tables: dict[str, Any]) -> None:
 
 
 def test_points_table_metrics_are_only_metrics(tables: dict[str, Any]) -> None:
-    """BUG: outputs/sweep.py `_metric_columns` takes every column with a dot in its name as a
-    metric, and swept paths are dotted (`pools.agents.agents`): the label column becomes a
-    'metric' row in points and comparisons (mean 19, ci95 0...)."""
+    """The points and comparisons tables have one row per metric and none for a swept path.
+
+    Regression: every column with a dot in its name was taken as a metric, and swept paths are
+    dotted (`pools.agents.agents`): the label column became a 'metric' row in points and
+    comparisons (mean 19, ci95 0...)."""
     names = set(metric_names(tables["run"]))
     assert set(tables["points"]["metric"]) == names
     assert set(tables["comparisons"]["metric"]) == names
 
 
 def test_sweep_over_a_text_valued_path_writes_its_tables(tmp_path: Path) -> None:
-    """BUG (same cause): a dotted path with text values (routing.agent_choice) makes
-    point_frame call to_numpy(dtype=float) on the label column: ValueError, and the CLI ends
-    with 'internal error' (exit 1) after every task ran."""
+    """A sweep over a text-valued path (routing.agent_choice) writes its tables.
+
+    Regression (same cause as above): the label column was converted to float with the
+    metrics: ValueError, and the CLI ended with 'internal error' (exit 1) after every task ran."""
     exp = experiment(tmp_path, """\
         name: choice
         base: base.yaml

@@ -6,6 +6,7 @@ what is allowed; the loader turns that into a ScenarioError with the line number
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,6 +25,7 @@ from .derived import (
 from .journey_checks import has_agents as _has_agents
 from .journey_checks import is_tiered, journey_problems
 from .journey_checks import unknown as _unknown
+from .roster_checks import roster_problems
 from .schema import Category, Scenario
 
 Problem = tuple[tuple[Any, ...], str]
@@ -48,6 +50,7 @@ def _problems(s: Scenario, staffing_as_given: bool = True) -> Iterator[Problem]:
     yield from _surge(s)
     yield from _market(s)
     yield from journey_problems(s)
+    yield from roster_problems(s)
     if s.interval > s.horizon:
         yield ("interval",), (
             f"the reporting interval ({format_duration(s.interval)}) is longer than the horizon "
@@ -208,7 +211,12 @@ def _human_share(s: Scenario, channel: str, category: str) -> float:
 
 
 def _serving(s: Scenario, channels: set[str]) -> float:
-    return sum(average_agents(p) for p in s.pools if p.channels is None or channels & set(p.channels))
+    """Agents on duty on average in the pools that serve any of `channels`; unbounded when one of
+    them is still to be rostered (its headcount is not known, so no load is certainly too much)."""
+    pools = [p for p in s.pools if p.channels is None or channels & set(p.channels)]
+    if any(p.unrostered for p in pools):
+        return math.inf
+    return sum(average_agents(p) for p in pools)
 
 
 _UNSTABLE_TAIL = (

@@ -9,6 +9,7 @@ from typing import Any
 
 from .base import on_duty
 from .schema import Category, Channel, Pool, Scenario
+from .targets import Target
 
 
 def single_language(s: Scenario) -> bool:
@@ -132,3 +133,24 @@ def tier_chain(s: Scenario, category: str, start: str) -> list[str]:
         seen.append(nxt)
         tier = nxt
     return seen
+
+
+def unrostered_pools(s: Scenario) -> list[str]:
+    """Pools with a `schedule` but neither `agents` nor `shifts`: rules to roster by, no roster yet
+    (nothing can run them until a roster is found)."""
+    return [p.name for p in s.pools if p.unrostered]
+
+
+def staffing_targets(s: Scenario) -> list[Target]:
+    """What staffing must meet, as one list: `staffing.targets` as written, or else every channel
+    with an SLA aiming at it in each of `staffing.scopes` (default overall), channel by channel."""
+    goal = s.staffing
+    if goal is not None and goal.targets is not None:
+        return list(goal.targets)
+    scopes = list(goal.scopes) if goal is not None else ["overall"]
+    return [
+        Target(channel=name, scope=scope)  # type: ignore[arg-type]
+        for name, ch in s.channels.items()
+        if ch.sla is not None
+        for scope in scopes
+    ]

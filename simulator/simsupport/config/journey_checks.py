@@ -155,6 +155,8 @@ def _initial(s: Scenario) -> Iterator[Problem]:
             yield (*path, "pool"), unknown("pool", b.pool, pools)
             continue
         p = pools[b.pool]
+        if p.unrostered:
+            continue  # no headcount to compare with until it is rostered
         if isinstance(p.shifts, str):
             n = on_duty(p.agents or 0, p.shrinkage)
         else:  # at most its largest shift block
@@ -190,6 +192,10 @@ def _servable_by_tier(s: Scenario) -> Iterator[Problem]:
 
 
 def has_agents(pool: Pool) -> bool:
+    """Does the pool have agents on duty at some time? A pool still to be rostered by its
+    `schedule` counts as having them (the roster will give it some)."""
+    if pool.unrostered:
+        return True
     if isinstance(pool.shifts, str):
         return on_duty(pool.agents or 0, pool.shrinkage) > 0
     return any(on_duty(sh.agents, pool.shrinkage) > 0 for sh in pool.shifts)

@@ -18,6 +18,7 @@ from pydantic import (
     AfterValidator,
     BeforeValidator,
     Field,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -36,7 +37,9 @@ from .journey import (
     TierOverflow,
 )
 from .market import Market
+from .roster import Schedule, ShiftBreak, check_shift_breaks
 from .surge import Surge
+from .targets import Target
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -238,13 +241,25 @@ class Shift(Frozen):
     days: list[Weekday] | Literal["all"] = "all"
     timezone: TimeZone | None = None
     name: str | None = None
-
+    breaks: list[ShiftBreak] = Field(
+        default=[],
+        description="breaks every agent of the shift takes, at clock times inside the shift, e.g. "
+        "[{at: '12:00', length: 30min}]; they must not overlap",
+    )
 
     @field_validator("start", "end")
     @classmethod
     def _clock(cls, v: float) -> float:
         if v > 24 * 3600:
             raise ValueError("a shift boundary is a clock time between 00:00 and 24:00, e.g. 08:00")
+        return v
+
+    @field_validator("breaks")
+    @classmethod
+    def _inside(cls, v: list[ShiftBreak], info: ValidationInfo) -> list[ShiftBreak]:
+        start, end = info.data.get("start"), info.data.get("end")
+        if v and start is not None and end is not None:  # (a wrong boundary was reported already)
+            check_shift_breaks(v, start, end)
         return v
 
 
@@ -266,8 +281,17 @@ class StaffingGoal(Frozen):
     each listed scope (`worst_hour`: the desk's worst clock hour; `volatile`: tickets that arrive
     while the market is volatile), estimated with `replications` (default: the scenario's)."""
 
-    scopes: Annotated[list[Literal["overall", "worst_hour", "volatile"]], Field(min_length=1)] = ["overall"]
+    scopes: Annotated[list[Literal["overall", "worst_hour", "volatile"]], Field(min_length=1)] = Field(
+        default=["overall"],
+        description="where every channel's SLA must hold when there are no `targets`: overall, worst_hour, volatile",
+    )
     replications: Annotated[int, Field(ge=2, le=1000)] | None = None
+    targets: Annotated[list[Target], Field(min_length=1)] | None = Field(
+        default=None,
+        description="what to meet, one target a line (instead of every channel's SLA in `scopes`), e.g. "
+        "{channel: chat}, {channel: phone, scope: every_hour}, {category: account_security, answer_within: 2min, "
+        "target: 0.95}, {channel: email, max_asa: 4h}",
+    )
 
 
 class Pool(Frozen):
@@ -295,12 +319,18 @@ class Pool(Frozen):
     bounds: StaffBounds | None = Field(
         default=None, description="headcount bounds for `simsupport staff` (the pool's, or each shift's)"
     )
+    schedule: Schedule | None = Field(
+        default=None,
+        description="how the pool may be rostered: shift templates, start times, days off and limits per "
+        "template; with it the pool needs neither `agents` nor `shifts` (the roster is to be found)",
+    )
 
     @model_validator(mode="after")
     def _headcount(self) -> Pool:
-        if isinstance(self.shifts, str) and self.agents is None:
+        if isinstance(self.shifts, str) and self.agents is None and self.schedule is None:
             raise ValueError(
-                f"pool {self.name!r} needs `agents` (agents on duty at once) or a list of `shifts`"
+                f"pool {self.name!r} needs `agents` (agents on duty at once), a list of `shifts`, or a "
+                "`schedule` to be rostered by"
             )
         if isinstance(self.shifts, list) and self.agents is not None:
             raise ValueError(
@@ -320,6 +350,11 @@ class Pool(Frozen):
         if skill is not None and skill in self.skills:
             return self.skills[skill]
         return None
+
+    @property
+    def unrostered(self) -> bool:
+        """A pool with a schedule but no roster yet (neither `agents` nor a list of `shifts`)."""
+        return self.schedule is not None and self.agents is None and isinstance(self.shifts, str)
 
 
 class LanguageFallback(Frozen):

@@ -154,6 +154,7 @@ class Engine:
         ch.waiting += 1
         if t.counted and t.entry:  # first responses still owed
             self.counted_waiting += 1
+            ch.counted_waiting += 1
         if t.patience < INF:
             t.callbacks = self.abandon_cb
             self.schedule(t, NORMAL, t.patience)
@@ -241,6 +242,7 @@ class Engine:
         ch.waiting -= 1
         if t.counted and t.entry:
             self.counted_waiting -= 1
+            ch.counted_waiting -= 1
             if self.draining and self.counted_waiting == 0 and self.journey is None:
                 self.stop.succeed()
 

@@ -61,26 +61,25 @@ def take_break(engine: Engine, agents: list[Agent], length: float, now: float) -
         if not a.on_duty or a.leaving:
             continue
         a.back_after = length
-        if a in a.pool.idle:
-            a.pool.idle.remove(a)
-            go_off(engine, a, now)
-        else:
-            a.leaving = True
-            a.pool.open.pop(a, None)  # holding chats: take no more
+        _off_when_free(engine, a, now)
+
+
+def _off_when_free(engine: Engine, a: Agent, now: float) -> None:
+    """An idle agent goes off duty now, a busy one once its ticket is done."""
+    if a in a.pool.idle:
+        a.pool.idle.remove(a)
+        go_off(engine, a, now)
+    else:
+        a.leaving = True
+        a.pool.open.pop(a, None)  # holding chats: take no more
 
 
 def end_shift(engine: Engine, agents: list[Agent], now: float) -> None:
     for a in agents:
         a.shift_over = True
         a.back_after = 0.0  # a break not yet begun is not taken
-        if not a.on_duty:
-            continue
-        if a in a.pool.idle:
-            a.pool.idle.remove(a)
-            go_off(engine, a, now)
-        else:
-            a.leaving = True
-            a.pool.open.pop(a, None)  # holding chats: take no more
+        if a.on_duty:
+            _off_when_free(engine, a, now)
 
 
 def start_shifts(engine: Engine) -> None:

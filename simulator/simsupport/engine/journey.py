@@ -76,6 +76,8 @@ class JourneyPlugin:
         self.open = 0  # counted journeys not yet ended
         self.csat = s.experience.csat if s.experience is not None else CSAT()
         self.journeys_counted = 0
+        self.channel_counted = [0] * len(engine.channels)  # by entry channel: counted journeys started
+        self.channel_open = [0] * len(engine.channels)  # and still open
         for ch in engine.channels:
             ch.jr = self._channel_settings(ch)
         self._predictor_settings()
@@ -185,8 +187,7 @@ class JourneyPlugin:
         j.work0 = jt.work
         jt.j = j
         if jt.counted:
-            self.journeys_counted += 1
-            self.open += 1
+            self.counted(cls.channel.index)
         if cls.bot is not None:
             j.visit = jt
             j.callbacks = self.bot_cb
@@ -404,10 +405,18 @@ class JourneyPlugin:
         if not j.counted:
             return
         self.open -= 1
+        self.channel_open[j.base.channel.index] -= 1
         self.sink.ended(j, outcome, j.resolved_at - j.origin if j.resolved_at >= 0 else NAN)
         e = self.e
         if e.draining and self.open == 0 and not e.stop.triggered:
             e.stop.succeed()
+
+    def counted(self, channel: int) -> None:
+        """A counted journey starts (the model's own tallies, apart from the sink)."""
+        self.journeys_counted += 1
+        self.open += 1
+        self.channel_counted[channel] += 1
+        self.channel_open[channel] += 1
 
     def start_state(self) -> None:
         start_state(self.e, self)
@@ -428,4 +437,6 @@ class JourneyPlugin:
             has_bot=[c.jr.bot_time is not never for c in self.e.channels],
             announces=[c.jr.announce is not None for c in self.e.channels],
             backlog=[c.jr.backlog for c in self.e.channels],
+            channel_journeys_counted=np.array(self.channel_counted),
+            channel_open_at_end=np.array(self.channel_open),
         )

@@ -98,7 +98,6 @@ def start_state(e: Engine, journey: Any) -> None:
             plan = Plan(0.0, False, draw_steps(cls, ch.jr, journey.escalation), balk_u)
             j = Journey(cls, -a, plan, counted)
             if counted:
-                journey.journeys_counted += 1
-                journey.open += 1
+                journey.counted(ch.index)
             t.j = j
             journey.visit(t, 0.0)

@@ -63,6 +63,7 @@ def result(e: Engine, wall: float) -> ReplicationResult:
         window=last[0] - first[0],
         intervals=interval_table(e),
         in_queue_end=e.counted_waiting,
+        channel_in_queue_end=np.array([ch.counted_waiting for ch in e.channels]),
         arrivals_counted=e.arrivals_counted,
         sim_end=e.env.now,
         wall_time=wall,

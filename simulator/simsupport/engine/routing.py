@@ -116,33 +116,6 @@ def agent_chooser(mode: str, uniform: Callable[[], float]) -> Callable[[Sequence
     raise ValueError(f"unknown agent choice {mode!r}")
 
 
-def pool_preference(
-    mode: str, pools: Sequence[tuple[PoolState, float]], order: Sequence[str]
-) -> list[PoolState]:
-    """Eligible pools (with proficiency) in the order agent choice tries them."""
-    if mode == "most_skilled":
-        return [p for p, _ in sorted(pools, key=lambda pp: (-pp[1], pp[0].index))]
-    if mode == "pool_order":
-        rank = {name: i for i, name in enumerate(order)}
-        return [p for p, _ in sorted(pools, key=lambda pp: (rank.get(pp[0].name, len(rank)), pp[0].index))]
-    return [p for p, _ in pools]
-
-
-def routing_key(order: Sequence[str], priority: int, vip: bool, live: bool = True) -> tuple[int, ...]:
-    """Static rank of a ticket class for `routing.order` (smaller goes first)."""
-    key: list[int] = []
-    for item in order:
-        if item == "live":
-            key.append(0 if live else 1)
-        elif item == "priority":
-            key.append(priority)
-        elif item == "vip":
-            key.append(0 if vip else 1)
-        elif item == "longest_waiting":
-            break
-    return tuple(key)
-
-
 def build_groups(
     pool_queues: Sequence[Sequence[tuple[tuple[int, ...], int]]], n_queues: int
 ) -> tuple[list[list[dict[int, deque[Any]]]], list[list[dict[int, deque[Any]]]]]:

@@ -28,7 +28,7 @@ class ChannelState:
     It is also the event of its next scheduled arrival (one at a time)."""
 
     __slots__ = (
-        "base_p", "callbacks", "cat_w", "classes", "const", "cum", "gap", "in_service", "index", "jr",
+        "base_p", "callbacks", "cat_w", "classes", "const", "counted_waiting", "cum", "gap", "in_service", "index", "jr",
         "kid_delay", "kids", "lines", "max_retries", "max_waiting", "mix_k", "mix_x", "name", "patience",
         "pending", "pick", "q_sum", "rate", "retry_delay", "retry_patience", "retry_prob", "retry_to",
         "retry_u", "shift", "short_abandon", "sla_T", "sla_code", "triggered", "volatile", "waiting",
@@ -40,6 +40,7 @@ class ChannelState:
         self.name = name
         self.callbacks: Any = None
         self.waiting = 0
+        self.counted_waiting = 0  # counted first visits waiting (the engine's own tally, by channel)
         self.in_service = 0
         self.q_sum = 0.0  # queue-length integral minus waiting * now (see area())
         self.pending = 0  # journey: tickets waiting on the customer (more information, reopen)

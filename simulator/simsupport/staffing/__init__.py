@@ -4,5 +4,6 @@
 hours and cost; `requirements` gives the starting point (Erlang A per hour on each pool's share of
 the lagged offered load); `search` refines it by simulation with common random numbers
 (marginal analysis: add what buys the most service level per cost until every target is met
-with 95% confidence, then drop what is not needed).
+with 95% confidence, then drop what is not needed); `recommend` puts them together, the library
+call behind `simsupport staff`.
 """

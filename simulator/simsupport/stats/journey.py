@@ -66,6 +66,8 @@ class JourneyTotals:
     has_bot: list[bool]
     announces: list[bool]
     backlog: list[bool]
+    channel_journeys_counted: np.ndarray | None = None  # [n_channels] by entry channel, tallied by the model
+    channel_open_at_end: np.ndarray | None = None  # [n_channels]
 
 
 class JourneySink:

@@ -41,6 +41,7 @@ class ReplicationResult:
     snapshots: dict[str, np.ndarray] | None = None  # t, queue area, busy and duty areas at interval edges
     tickets: dict[str, list[Any]] | None = None
     resolution_hist: np.ndarray | None = None  # [n_channels, N_BINS] resolution times (single-visit desks)
-    journey: Any = None  # journey.sink.JourneyTotals when the scenario has a service journey
+    journey: Any = None  # stats.journey.JourneyTotals when the scenario has a service journey
+    channel_in_queue_end: np.ndarray | None = None  # [n_channels] in_queue_end by channel, tallied by the model
     extra: dict[str, Any] = field(default_factory=dict)
 
