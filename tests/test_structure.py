@@ -221,3 +221,27 @@ def test_streams_are_declared_names_only() -> None:
     a = st(streams.arrivals("chat")).random(3)
     b = Streams(1, 0)(streams.arrivals("chat")).random(3)
     assert np.array_equal(a, b)
+
+
+def test_the_inlined_schedule_is_simpys() -> None:
+    """The engine pushes its hottest events onto SimPy's queue itself (an inlined
+    `Environment.schedule`); this holds SimPy to the tuple it pushes, so an upgrade that
+    changes it fails here instead of mis-ordering events."""
+    import heapq
+
+    import simpy
+    from simpy.events import NORMAL
+
+    class Ev:
+        callbacks: list = []
+        _ok = True
+
+    env = simpy.Environment(initial_time=5.0)
+    a, b = Ev(), Ev()
+    env.schedule(a, NORMAL, 2.5)
+    heapq.heappush(env._queue, (env._now + 2.5, NORMAL, next(env._eid), b))
+    first, second = env._queue[0], env._queue[1]
+    assert first[:2] == second[:2] == (7.5, NORMAL)
+    assert (first[3], second[3]) == (a, b) and second[2] == first[2] + 1
+    env.run()
+    assert env.now == 7.5

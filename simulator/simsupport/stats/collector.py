@@ -81,13 +81,11 @@ class Collector:
         # abandoned, blocked or still waiting, so offered is their sum (`still_waiting` adds
         # the last at the end). The model counts arrivals independently, which is what the
         # conservation test compares against.
-        # four parallel lists: list.append is the cheapest thing on the hot path, and
-        # np.array(list of floats) converts at ~25 ns a value (tuples would cost ~230 ns a row)
-        self.a_cls: list[int] = []
-        self.a_arr: list[float] = []
-        self.a_wait: list[float] = []
-        self.a_pool: list[int] = []
-        self.a_handle: list[float] = []  # resolution = wait + handle (nan: the journey reports it)
+        # answered facts in one flat list, five numbers each (class, arrival, wait, pool, handle;
+        # handle nan: the journey reports resolution itself): one in-place extend per fact is
+        # cheaper than five appends, and np.fromiter converts it at ~16 ns a value (a list of
+        # tuples would cost ~230 ns a row)
+        self.a_buf: list[float] = []
         self.x_cls: list[int] = []
         self.x_arr: list[float] = []
         self.x_wait: list[float] = []
@@ -131,12 +129,10 @@ class Collector:
         self.iv["offered"][t.cls.channel.index, k] += 1
 
     def answered(self, t: Any, wait: float, pool: int, handle: float) -> None:
-        self.a_cls.append(t.cls.index)
-        self.a_arr.append(t.arrival)
-        self.a_wait.append(wait)
-        self.a_pool.append(pool)
-        self.a_handle.append(handle)
-        if len(self.a_wait) >= FLUSH:
+        # one flat buffer, five values a fact: one call instead of five appends
+        buf = self.a_buf
+        buf += (t.cls.index, t.arrival, wait, pool, handle)
+        if len(buf) >= 5 * FLUSH:
             self._flush_answered()
 
     def abandoned(self, t: Any, wait: float) -> None:
@@ -166,13 +162,14 @@ class Collector:
         flat += np.bincount(cell, weights=weights, minlength=flat.size)
 
     def _flush_answered(self) -> None:
-        if not self.a_wait:
+        if not self.a_buf:
             return
-        cls = ints(self.a_cls)
-        arrival = floats(self.a_arr)
-        wait = floats(self.a_wait)
-        pool = ints(self.a_pool)
-        resolution = wait + floats(self.a_handle)
+        facts = floats(self.a_buf).reshape(-1, 5)
+        cls = facts[:, 0].astype(np.int64)
+        arrival = facts[:, 1]
+        wait = facts[:, 2]
+        pool = facts[:, 3].astype(np.int64)
+        resolution = wait + facts[:, 4]
         cell = self._interval_index(cls, arrival)
         hours = self._hours(cls, arrival)
         has_sla = (self.sl_code[cls] >= 0).astype(float)
@@ -204,8 +201,7 @@ class Collector:
             self.counters[:, C["resolution"]] += np.bincount(r_cls, weights=resolution, minlength=self.n_classes)
             cells = self.class_channel[r_cls] * N_BINS + wait_bins(resolution)
             np.add.at(self.resolution_hist.reshape(-1), cells, 1)
-        for buf in (self.a_cls, self.a_arr, self.a_wait, self.a_pool, self.a_handle):
-            buf.clear()
+        self.a_buf.clear()
 
     def _flush_abandoned(self) -> None:
         if not self.x_cls:
