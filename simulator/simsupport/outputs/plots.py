@@ -355,3 +355,36 @@ def journey_plot(doc: Mapping, intervals: pd.DataFrame, backlog: Sequence[str], 
     ax_open.set_title("backlog over time (line: mean; band: 10-90% of replications)", loc="left", fontsize=10)
     fig.suptitle(f"{title}: the service journey", fontsize=12)
     return _save(fig, path)
+
+
+def schedule_plot(coverage: pd.DataFrame, path: Path, title: str) -> Path:
+    """A panel per rostered pool over the planning week (local time): the requirement, the
+    agents on duty the roster gives (breaks taken off) and those scheduled, with the simulated
+    service level of the pool's channel on a second axis."""
+    pools = list(dict.fromkeys(coverage["pool"]))
+    fig = Figure(figsize=(12, 2.6 * len(pools) + 0.8))
+    axes = fig.subplots(len(pools), 1, squeeze=False, sharex=True)[:, 0]
+    days = ["day 1", "day 2", "day 3", "day 4", "day 5", "day 6", "day 7"]
+    for ax, name in zip(axes, pools):
+        d = coverage[coverage["pool"] == name]
+        x = np.arange(len(d)) * (7 * 24 / len(d))  # hours since local midnight of day 1
+        ax.step(x, d["required"], where="post", color=COLORS[1], lw=1.4, label="required")
+        ax.step(x, d["scheduled"], where="post", color="#bbbbbb", lw=1.0, label="scheduled")
+        ax.step(x, d["on_duty"], where="post", color=COLORS[0], lw=1.4, label="on duty (roster)")
+        ax.set_ylabel(f"{name}\nagents")
+        ax.set_ylim(bottom=0)
+        ax.grid(alpha=0.3)
+        sl = d["service_level"].to_numpy(dtype=float)
+        if np.isfinite(sl).any():
+            ax2 = ax.twinx()
+            ax2.plot(x, sl, color=COLORS[2], lw=0.9, alpha=0.8, label="simulated service level")
+            ax2.set_ylim(0, 1.05)
+            ax2.yaxis.set_major_formatter(PercentFormatter(1.0))
+            ax2.set_ylabel("service level", color=COLORS[2])
+        ax.legend(loc="upper left", fontsize=8, ncol=3)
+    axes[-1].set_xticks(np.arange(0, 7 * 24 + 1, 24), [*days, ""])
+    axes[-1].set_xlim(0, 7 * 24)
+    axes[-1].set_xlabel("planning week, local time (ticks at midnight)")
+    fig.suptitle(f"{title}: roster against requirement")
+    fig.tight_layout()
+    return _save(fig, path)
