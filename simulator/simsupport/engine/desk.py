@@ -39,6 +39,7 @@ from ..plan.desk import DeskPlan, build_plan
 from ..rng import Streams
 from ..stats.collector import Collector
 from ..stats.result import ReplicationResult
+from ..stats.targets import target_rows
 from . import duty, report
 from .agents import Agent
 from .journey import JourneyPlugin
@@ -104,7 +105,8 @@ class Engine:
         self.busy_at_start: dict[int, list[Any]] = {}  # pool -> remaining-time samplers (live start)
         if plan.drive is not None:
             self.market = MarketPlugin(self)
-        self.sink = Collector(self.classes, len(self.pools), self.channels, self.warmup, self.end, s.interval)
+        self.sink = Collector(self.classes, len(self.pools), self.channels, self.warmup, self.end, s.interval,
+                              targets=target_rows(plan, self.classes))  # fmt: skip
         self.answered = self.sink.answered  # bound once: the hot path's one fact per ticket
         if plan.journey:
             self.journey = JourneyPlugin(self)

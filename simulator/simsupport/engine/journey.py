@@ -88,7 +88,7 @@ class JourneyPlugin:
             c.may_step = self._may_step(c)
         self.sink = JourneySink(
             self.tiers, len(engine.pools), len(engine.classes), len(engine.channels),
-            [c.channel.index for c in engine.classes], self.csat,
+            [c.channel.index for c in engine.classes], self.csat, engine.sink.targets,
         )  # fmt: skip
         engine.ticket = JourneyTicket  # every first visit is made as a visit
         engine.admit = self.admit
@@ -265,7 +265,7 @@ class JourneyPlugin:
         wait = now - t.arrival
         if t.counted:
             self.e.sink.abandoned(t, wait)
-            self.sink.abandoned(t.cls.tier_k, wait)
+            self.sink.abandoned(t.cls.tier_k, wait, t.arrival)
         if self.e.log is not None:
             self.e.log.add(t, "balked", wait, None, 0.0)
         self.end(t.j, END_ABANDONED)
@@ -301,7 +301,7 @@ class JourneyPlugin:
         if t.counted:
             if t.entry:
                 self.e.answered(t, wait, pool.index, NAN)  # the first response
-            self.sink.answered(cls.tier_k, pool.index, wait)
+            self.sink.answered(cls.tier_k, pool.index, wait, t.arrival)
             if t.predicted >= 0:
                 self.sink.prediction(ch.index, t.predicted, now - t.queued)
         if self.e.log is not None:
@@ -395,7 +395,7 @@ class JourneyPlugin:
         """The engine's abandonment, seen from the journey: its wait counts and it ends."""
         t.j.waited += wait
         if t.counted:
-            self.sink.abandoned(t.cls.tier_k, wait)
+            self.sink.abandoned(t.cls.tier_k, wait, t.arrival)
         self.end(t.j, END_ABANDONED)
 
     def end(self, j: Journey, outcome: int) -> None:
@@ -424,12 +424,14 @@ class JourneyPlugin:
     # -- the end --------------------------------------------------------------------------------
     def totals(self) -> Any:
         waiting = [0] * len(self.tiers)
+        now = self.e.env.now
         for c in [*self.e.classes, *self.stage_classes]:
             if c.volatile:
                 continue  # twins share their class's queue
             for t in c.queue:
                 if t.state == WAITING and t.counted:
                     waiting[c.tier_k] += 1
+                    self.sink.still_waiting(c.tier_k, t.arrival, now - t.arrival)
         return self.sink.totals(
             tier_waiting_end=np.array(waiting, dtype=float),
             journeys_counted=self.journeys_counted,

@@ -83,7 +83,9 @@ def result(e: Engine, wall: float) -> ReplicationResult:
         extra={"surge": [vars(log) for log in e.surge_logs]},
     )
     if e.journey is not None:
-        r.journey = e.journey.totals()
+        r.journey = e.journey.totals()  # (folds the tier targets' visits too)
+    if sink.targets is not None:
+        r.targets = sink.targets.result()
     return r
 
 

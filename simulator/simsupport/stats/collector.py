@@ -33,6 +33,7 @@ from .histogram import (
     ints,
     wait_bins,
 )
+from .targets import TargetRows, TargetTally
 
 
 class Collector:
@@ -51,6 +52,7 @@ class Collector:
         warmup: float,
         end: float,
         interval: float,
+        targets: TargetRows | None = None,
     ) -> None:
         n = len(classes)
         self.n_classes = n
@@ -89,6 +91,15 @@ class Collector:
         self.x_cls: list[int] = []
         self.x_arr: list[float] = []
         self.x_wait: list[float] = []
+        # blocked facts (class, arrival), folded in blocks like the others (whole-number
+        # counts: the same totals as counting one by one); tickets still waiting at the end
+        # (class, arrival, waited), for the targets
+        self.b_buf: list[float] = []
+        self.w_buf: list[float] = []
+        # staffing targets (stats.targets): tallied from the same facts, in the same flushes
+        self.targets = (
+            TargetTally(targets, self.h0, self.n_hours, self.k0, self.n_intervals, interval) if targets is not None else None
+        )
 
     # -- facts from the model (hot path) ---------------------------------------------------
     def retrial(self, t: Any) -> None:
@@ -96,9 +107,10 @@ class Collector:
         self.hour_counters[self._hour_cell(t), C["retrials"]] += 1
 
     def blocked(self, t: Any) -> None:
-        self._count_offered(t)
-        self.counters[t.cls.index, C["blocked"]] += 1
-        self.hour_counters[self._hour_cell(t), C["blocked"]] += 1
+        buf = self.b_buf
+        buf += (t.cls.index, t.arrival)
+        if len(buf) >= 2 * FLUSH:
+            self._flush_blocked()
 
     def still_waiting(self, t: Any, waited: float) -> None:
         """A counted ticket still in the queue when the run stopped (the drain hit its limit).
@@ -114,6 +126,8 @@ class Collector:
             self.hour_counters[self._hour_cell(t), C["sl_den"]] += 1
             k = min(max(int(t.arrival / self.interval) - self.k0, 0), self.n_intervals - 1)
             self.iv["sl_den"][t.cls.channel.index, k] += 1
+        if self.targets is not None:
+            self.w_buf += (i, t.arrival, waited)
 
     def _hour_cell(self, t: Any) -> int:
         # a live start's tickets arrived before time 0 (they count in the first hour); with the
@@ -185,6 +199,8 @@ class Collector:
         self._add_iv("wait_answered", cell, wait)
         self._add_iv("sl_num", cell, met)
         self._add_iv("sl_den", cell, has_sla)
+        if self.targets is not None:
+            self.targets.add_answered(cls, arrival, wait, pool)
         bins = wait_bins(wait)
         # add.at on flat views: 5x faster than with a (row, column) index
         np.add.at(self.hist.reshape(-1), cls * N_BINS + bins, 1)
@@ -226,10 +242,31 @@ class Collector:
         self._add_iv("abandoned", cell)
         self._add_iv("sl_num", cell, num)
         self._add_iv("sl_den", cell, den)
+        if self.targets is not None:
+            self.targets.add_abandoned(cls, arrival, wait)
         for buf in (self.x_cls, self.x_arr, self.x_wait):
             buf.clear()
+
+    def _flush_blocked(self) -> None:
+        if not self.b_buf:
+            return
+        facts = floats(self.b_buf).reshape(-1, 2)
+        cls = facts[:, 0].astype(np.int64)
+        arrival = facts[:, 1]
+        hours = self._hours(cls, arrival)
+        self._add("offered", cls, hours)
+        self._add("blocked", cls, hours)
+        self._add_iv("offered", self._interval_index(cls, arrival))
+        if self.targets is not None:
+            self.targets.add_blocked(cls, arrival)
+        self.b_buf.clear()
 
     def finish(self) -> None:
         """Fold whatever is still buffered (call once, when the run stops)."""
         self._flush_answered()
         self._flush_abandoned()
+        self._flush_blocked()
+        if self.targets is not None and self.w_buf:
+            facts = floats(self.w_buf).reshape(-1, 3)
+            self.targets.add_waiting(facts[:, 0].astype(np.int64), facts[:, 1], facts[:, 2])
+            self.w_buf.clear()

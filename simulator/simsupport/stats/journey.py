@@ -18,6 +18,7 @@ import numpy as np
 
 from ..config.journey import CSAT
 from .histogram import FLUSH, N_BINS, floats, hist_quantile, ints, wait_bins
+from .targets import TargetTally
 
 # How a journey ends (not ticket states: see engine.tickets for those).
 END_RESOLVED, END_DEFLECTED, END_ABANDONED, END_BLOCKED = range(4)
@@ -72,8 +73,9 @@ class JourneyTotals:
 
 class JourneySink:
     def __init__(self, tiers: list[str], n_pools: int, n_classes: int, n_channels: int, class_channel: list[int],
-                 csat: CSAT) -> None:  # fmt: skip
+                 csat: CSAT, targets: TargetTally | None = None) -> None:  # fmt: skip
         self.tiers = tiers
+        self.targets = targets  # the core collector's target tallies: tier targets count visits here
         self.csat = csat
         self.tier = [[0.0] * 6 for _ in tiers]
         self.cls_counters = np.zeros((n_classes, N_J))
@@ -90,9 +92,13 @@ class JourneySink:
         self.tier_hist = np.zeros((len(tiers), N_BINS), dtype=np.int64)
         self.pool_hist = np.zeros((n_pools, N_BINS), dtype=np.int64)
         self.resolution_hist = np.zeros((n_channels, N_BINS), dtype=np.int64)
-        self.a_tier: list[int] = []
-        self.a_pool: list[int] = []
-        self.a_wait: list[float] = []
+        # answered visits (tier, pool, wait, arrival) and abandoned ones (tier, wait, arrival),
+        # each in one flat list folded in blocks; visits still waiting at the end likewise
+        self.a_buf: list[float] = []
+        self.x_buf: list[float] = []
+        self.w_buf: list[float] = []
+        self.tier_abandoned = np.zeros(len(tiers))
+        self.tier_wait_abd = np.zeros(len(tiers))
         self.tier_answered = np.zeros(len(tiers))
         self.tier_wait = np.zeros(len(tiers))
         self.pool_answered = np.zeros(n_pools)
@@ -102,20 +108,22 @@ class JourneySink:
     def visit(self, tier: int) -> None:
         self.tier[tier][T_VISITS] += 1
 
-    def answered(self, tier: int, pool: int, wait: float) -> None:
-        # counted and binned in blocks: three appends here, the arithmetic in numpy
-        self.a_tier.append(tier)
-        self.a_pool.append(pool)
-        self.a_wait.append(wait)
-        if len(self.a_wait) >= FLUSH:
+    def answered(self, tier: int, pool: int, wait: float, arrival: float) -> None:
+        # counted and binned in blocks: one extend here, the arithmetic in numpy
+        buf = self.a_buf
+        buf += (tier, pool, wait, arrival)
+        if len(buf) >= 4 * FLUSH:
             self._flush_answered()
 
     def _flush_answered(self) -> None:
-        if not self.a_wait:
+        if not self.a_buf:
             return
-        tier = ints(self.a_tier)
-        pool = ints(self.a_pool)
-        wait = floats(self.a_wait)
+        facts = floats(self.a_buf).reshape(-1, 4)
+        tier = facts[:, 0].astype(np.int64)
+        pool = facts[:, 1].astype(np.int64)
+        wait = facts[:, 2]
+        if self.targets is not None:
+            self.targets.add_tier_answered(tier, facts[:, 3], wait)
         bins = wait_bins(wait)
         self.tier_answered += np.bincount(tier, minlength=len(self.tier_answered))
         self.tier_wait += np.bincount(tier, weights=wait, minlength=len(self.tier_wait))
@@ -123,13 +131,32 @@ class JourneySink:
         self.pool_wait += np.bincount(pool, weights=wait, minlength=len(self.pool_wait))
         np.add.at(self.tier_hist.reshape(-1), tier * N_BINS + bins, 1)
         np.add.at(self.pool_hist.reshape(-1), pool * N_BINS + bins, 1)
-        for buf in (self.a_tier, self.a_pool, self.a_wait):
-            buf.clear()
+        self.a_buf.clear()
 
-    def abandoned(self, tier: int, wait: float) -> None:
-        row = self.tier[tier]
-        row[T_ABANDONED] += 1
-        row[T_WAIT_ABD] += wait
+    def abandoned(self, tier: int, wait: float, arrival: float) -> None:
+        buf = self.x_buf
+        buf += (tier, wait, arrival)
+        if len(buf) >= 3 * FLUSH:
+            self._flush_abandoned()
+
+    def _flush_abandoned(self) -> None:
+        """Fold abandoned visits; np.add.at adds in their order, so the wait sums are the ones a
+        running sum per abandon gives, to the last bit."""
+        if not self.x_buf:
+            return
+        facts = floats(self.x_buf).reshape(-1, 3)
+        tier = facts[:, 0].astype(np.int64)
+        wait = facts[:, 1]
+        np.add.at(self.tier_abandoned, tier, 1.0)
+        np.add.at(self.tier_wait_abd, tier, wait)
+        if self.targets is not None:
+            self.targets.add_tier_abandoned(tier, facts[:, 2], wait)
+        self.x_buf.clear()
+
+    def still_waiting(self, tier: int, arrival: float, waited: float) -> None:
+        """A counted visit still queued when the run stopped (for the tier targets)."""
+        if self.targets is not None:
+            self.w_buf += (tier, arrival, waited)
 
     def escalated(self, tier: int) -> None:
         self.tier[tier][T_ESCALATED] += 1
@@ -216,10 +243,17 @@ class JourneySink:
 
     def totals(self, **kw: Any) -> JourneyTotals:
         self._flush_answered()
+        self._flush_abandoned()
         self._flush_ended()
+        if self.targets is not None and self.w_buf:
+            facts = floats(self.w_buf).reshape(-1, 3)
+            self.targets.add_tier_waiting(facts[:, 0].astype(np.int64), facts[:, 1], facts[:, 2])
+            self.w_buf.clear()
         tier = np.array(self.tier, dtype=float).reshape(len(self.tiers), 6)
         tier[:, T_ANSWERED] = self.tier_answered
         tier[:, T_WAIT_ANS] = self.tier_wait
+        tier[:, T_ABANDONED] = self.tier_abandoned
+        tier[:, T_WAIT_ABD] = self.tier_wait_abd
         return JourneyTotals(
             tiers=self.tiers,
             tier_counters=tier,

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .targets import TargetTallies
 
 
 @dataclass
@@ -43,5 +46,6 @@ class ReplicationResult:
     resolution_hist: np.ndarray | None = None  # [n_channels, N_BINS] resolution times (single-visit desks)
     journey: Any = None  # stats.journey.JourneyTotals when the scenario has a service journey
     channel_in_queue_end: np.ndarray | None = None  # [n_channels] in_queue_end by channel, tallied by the model
+    targets: TargetTallies | None = None  # per staffing target (config.derived.staffing_targets), by hour and interval
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -1,0 +1,61 @@
+"""`simsupport schedule`: a roster of shift starts, templates, breaks and days off (the search is
+`staffing.schedule`)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from ..outputs.schedule import roster_frame, write_schedule
+from ..staffing.schedule import schedule as find_roster
+from .console import console, pct
+
+
+@click.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder [results/<name>-schedule].")
+@click.option("--workers", "-w", type=click.IntRange(1), help="Local worker processes [all cores].")
+@click.option("--replications", "-r", type=click.IntRange(2), help="Replications per evaluation [staffing.replications, or the scenario's].")
+@click.option("--horizon", default="7d", show_default=True, help="Simulated horizon of every evaluation (the planning week).")
+@click.option("--slot", default=30, show_default=True, type=click.IntRange(5, 240), help="Planning slot, minutes.")
+@click.option("--no-plots", is_flag=True, help="Skip the plot.")
+def schedule(
+    scenario: Path, out: Path | None, workers: int | None, replications: int | None, horizon: str, slot: int,
+    no_plots: bool,
+) -> None:  # fmt: skip
+    """Choose shift start times, templates, breaks and days off that meet every target at least cost."""
+    say = console()
+    result = find_roster(scenario, workers=workers, replications=replications, horizon=horizon, slot=slot * 60.0,
+                         note=lambda m: say.print(m))  # fmt: skip
+    s = result.scenario
+    out = out or Path("results") / f"{s.name}-schedule"
+    written = write_schedule(result, scenario, out, plots=not no_plots)
+    table = Table(title=f"{s.name}: roster")
+    frame = roster_frame(result)
+    for col in ("pool", "template", "days", "start", "end", "breaks", "agents", "paid_hours", "cost"):
+        table.add_column(col, justify="right" if col in ("agents", "paid_hours", "cost") else "left")
+    for row in frame.itertuples(index=False):
+        table.add_row(row.pool, row.template, row.days, row.start, row.end, row.breaks, str(row.agents),
+                      f"{row.paid_hours:,.1f}", f"{row.cost:,.0f}")  # fmt: skip
+    say.print(table)
+    targets = Table(title="targets (95% bounds over replications)")
+    for col in ("target", "measure", "goal", "mean", "bound", "met"):
+        targets.add_column(col)
+    for t in result.targets:
+        fmt = pct if t.measure != "asa" else (lambda v: f"{v:,.0f}s")
+        bound = t.lower if t.measure == "service_level" else t.upper
+        targets.add_row(t.label, t.measure, fmt(t.goal), fmt(t.mean), fmt(bound), "yes" if t.met else "[red]no[/]")
+    say.print(targets)
+    saved = (1 - result.paid_hours / result.today_hours) if result.today_hours else None
+    say.print(
+        f"{sum(x.agents for x in result.lines)} agents, {result.paid_hours:,.0f} paid agent-hours a week"
+        + (f" ({saved:+.1%} against today's {result.today_hours:,.0f})" if saved is not None else "")
+        + f"; {result.evaluations} evaluations, {result.replications_run} replications, {result.wall_s:,.0f} s"
+    )
+    say.print(f"wrote {len(written)} files to {out}/")
+    if not result.feasible:
+        say.print("[red]not every target is met[/]: unmet.csv lists the targets, periods and slots, and why")
+        sys.exit(1)
