@@ -35,20 +35,7 @@ import time
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-SCENARIO = """\
-name: bench-mm50
-horizon: {hours}h
-warmup: 1h
-interval: 1h
-replications: 1
-seed: 1
-categories:
-  general: {{share: 1.0, handle_time: {{dist: exponential, mean: 1min}}}}
-channels:
-  phone: {{rate: 45/min, sla: {{answer_within: 20s, target: 0.8}}}}
-pools:
-  - {{name: agents, agents: 50}}
-"""
+from bench import MM50 as SCENARIO  # the same M/M/50 as the in-process benchmark
 
 PLAIN = '''\
 """M/M/50 at load 0.9 in idiomatic SimPy: one process per customer around a Resource."""

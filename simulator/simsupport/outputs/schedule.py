@@ -4,6 +4,7 @@ the scheduled scenario (the author's comments and layout kept) and a figure per 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from ruamel.yaml import YAML
 
 from ..config.roster import clock_text
 from ..experiment.statistics import mean_ci95
-from ..staffing.roster import RosterLine, lines_coverage, local_offset
+from ..staffing.roster import lines_coverage, local_offset
 from ..staffing.schedule import ScheduleResult
 from .files import atomic_write, write_json, write_table
 
@@ -67,10 +68,7 @@ def coverage_frame(result: ScheduleResult) -> pd.DataFrame:
 def _scheduled(result: ScheduleResult, pool: str) -> np.ndarray:
     """Agents whose shift spans each slot (on break or not)."""
     s = result.scenario
-    lines = [
-        RosterLine(x.pool, x.template, x.days, x.start, x.end, (), x.agents, x.paid_hours, x.cost)
-        for x in result.lines if x.pool == pool
-    ]  # fmt: skip
+    lines = [replace(x, breaks=()) for x in result.lines if x.pool == pool]
     return lines_coverage(s.pool(pool), lines, result.slot, s.start)
 
 

@@ -16,6 +16,7 @@ and fitting read plans; `engine.Engine` turns one into events.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from dataclasses import replace as _replace
 from typing import Any
 
 import numpy as np
@@ -397,10 +398,6 @@ def build_plan(s: Scenario, replication: int = 0) -> DeskPlan:
     )  # fmt: skip
 
 
-def _replace(c: ClassPlan, **kw: Any) -> ClassPlan:
-    return ClassPlan(**{**c.__dict__, **kw})
-
-
 def _journey_classes(
     s: Scenario, b: _Builder, entry: list[ClassPlan], tier_k: dict[str, int]
 ) -> tuple[list[ClassPlan], list[ClassPlan]]:
@@ -428,7 +425,7 @@ def _journey_classes(
                 routes.append(b.route(c.channel, max(spec.sla.threshold - guard, 0.0), pairs, (-1, *c.key)))
         out.append(_replace(c, stages=tuple(stages), routes=tuple(routes), scale=tuple(scale)))
     for rule in s.routing.tier_overflow:
-        for kind, group in (("entry", out), ("stage", stage_classes)):
+        for group in (out, stage_classes):  # entry classes first, as queue ids are numbered
             for k, c in enumerate(group):
                 if c.tier != rule.from_:
                     continue

@@ -169,13 +169,10 @@ def shift_coverage(pool: Pool, slot: float, start: datetime) -> np.ndarray:
             if sh.days != "all" and WEEKDAYS[(day0 + d) % 7] not in sh.days:
                 continue
             on = d * DAY + sh.start
-            spans = [(on, on + length, 1.0)] + [(d * DAY + sh.start + (b.at - sh.start) % DAY, None, -1.0) for b in sh.breaks]
-            for i, (a, b_end, sign) in enumerate(spans):
-                if b_end is None:
-                    b_end = a + sh.breaks[i - 1].length
-                for shift in (0.0, 7 * DAY, -7 * DAY):  # the week wraps
-                    lo, hi = a + shift, b_end + shift
-                    overlap = np.clip(np.minimum(edges[1:], hi) - np.maximum(edges[:-1], lo), 0.0, None)
+            spans = [(on, length, 1.0)] + [(on + (b.at - sh.start) % DAY, b.length, -1.0) for b in sh.breaks]
+            for lo, span, sign in spans:
+                for wrap in (0.0, 7 * DAY, -7 * DAY):  # the week wraps
+                    overlap = np.clip(np.minimum(edges[1:], lo + wrap + span) - np.maximum(edges[:-1], lo + wrap), 0.0, None)
                     cov += sign * sh.agents * overlap / slot
     return cov
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -211,9 +211,8 @@ def _round(stage: str, lines: list[RosterLine], tr: list[TargetResult], sols: di
 
 
 def _less(line: RosterLine) -> RosterLine:
-    n = line.agents - 1
-    return RosterLine(line.pool, line.template, line.days, line.start, line.end, line.breaks, n, line.paid_hours,
-                      line.paid_hours * n * (line.cost / (line.paid_hours * line.agents)) if line.agents else 0.0)  # fmt: skip
+    """The line with one agent fewer (cost is per agent)."""
+    return replace(line, agents=line.agents - 1, cost=line.cost / line.agents * (line.agents - 1))
 
 
 def _raise(s: Scenario, pools: list[Pool], tr: list[TargetResult], results: list[Any], raised: dict[str, np.ndarray],
