@@ -15,11 +15,15 @@ from simsupport.staffing.covering import (
     CoverSolution,
     ShiftType,
     TemplateSpec,
+    _costs,
+    _side,
     coverage_matrix,
     enumerate_shift_types,
     solve_cover,
     uncoverable_slots,
 )
+from simsupport.staffing.highs import repair as _repair
+from simsupport.staffing.highs import run_highs as _highs
 
 H = 3600.0
 DAY = 86400.0
@@ -243,8 +247,9 @@ def test_lp_bound_and_gap() -> None:
     sol = solve_cover(p)
     assert sol.status == "optimal" and sol.agents == 2
     assert sol.cost == pytest.approx(32) and sol.lp_bound == pytest.approx(24)
-    assert sol.gap == pytest.approx(0.25)
-    assert sol.lp_bound <= sol.cost and 0 <= sol.gap < 1
+    assert sol.lp_gap == pytest.approx(0.25)  # against the LP relaxation
+    assert sol.bound == pytest.approx(32) and sol.gap == 0  # the MILP proved 32 optimal
+    assert sol.lp_bound <= sol.bound <= sol.cost and 0 <= sol.gap < 1
 
 
 def test_days_off_rotations_and_validation() -> None:
@@ -286,3 +291,25 @@ def test_nothing_required_needs_nobody() -> None:
     assert not sol.coverage.any() and not sol.short.any()
     none = solve_cover(CoverProblem(H, np.ones(24), (TemplateSpec("t", 8 * H),), (0.0,), max_agents=0))
     assert none.status == "short" and none.counts == {} and np.allclose(none.short, 1)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_repaired_rounding_covers_within_the_shares(seed: int) -> None:
+    """The MILP's start: the LP optimum rounded down, then repaired, covers every slot and keeps
+    every max_share; and a start given to solve_cover leads to the same optimum."""
+    p = _tiny(seed, share_part=0.5)
+    types = enumerate_shift_types(p)
+    a = coverage_matrix(p, types).tocsr()
+    c = _costs(p, types)
+    side = _side(p, types, 0)
+    lp = _highs(c, a, p.requirement, side, False, 10.0, 0.0)
+    x = _repair(a, c, p.requirement, side, lp.x)
+    assert (x == np.round(x)).all() and (x >= 0).all()
+    assert (a @ x >= p.requirement - 1e-9).all()
+    part = np.array([t.template == "part" for t in types])
+    assert x[part].sum() <= 0.5 * x.sum() + 1e-9
+    assert c @ x >= lp.bound - 1e-9
+    best = solve_cover(p)
+    again = solve_cover(p, start=best.counts)
+    assert again.cost == pytest.approx(best.cost) == pytest.approx(_brute(p, 3))
+    assert best.lp_bound <= best.bound + 1e-9 <= best.cost + 1e-9

@@ -8,6 +8,7 @@ Counts are compared exactly (they are whole numbers); sums of waits to rounding.
 from __future__ import annotations
 
 import copy
+import json
 import math
 import pickle
 from typing import Any
@@ -21,7 +22,8 @@ from simsupport.config.schema import Scenario
 from simsupport.engine import Engine
 from simsupport.experiment.replications import run_replications
 from simsupport.experiment.statistics import aggregate, mean_ci95
-from simsupport.staffing.targets import TargetResult, achieved_frame, evaluate_targets
+from simsupport.experiment.sweep import run_task
+from simsupport.staffing.targets import TargetResult, achieved_frame, evaluate_tallies, evaluate_targets
 from simsupport.stats import summarize
 from simsupport.stats.counters import C
 from simsupport.stats.journey import (
@@ -538,3 +540,20 @@ def test_results_without_tallies_are_refused_and_targets_without_traffic_cannot_
     results[0].targets = None
     with pytest.raises(ValueError, match="no target tallies"):
         evaluate_targets(s, results)
+
+
+def test_tallies_round_trip_through_a_store_record() -> None:
+    """A sweep store keeps a replication's target tallies as JSON; read back, they judge alike
+    (a journey desk, with channel, category and tier targets)."""
+    s = scenario_from_dict(_journey_desk())
+    records = [json.loads(json.dumps(run_task(s, k))) for k in range(3)]
+    back = [TargetTallies.from_record(r["targets"]) for r in records]
+    direct = run_replications(s, 3)
+    assert all(np.array_equal(b.hours, d.targets.hours) for b, d in zip(back, direct))
+    assert all(b.intervals.shape[1] == 0 for b in back)  # no every_interval target: left out
+    full = [TargetTallies.from_record(json.loads(json.dumps(d.targets.record()))) for d in direct]
+    assert full == [d.targets for d in direct]
+    a, b = evaluate_tallies(s, back), evaluate_targets(s, direct)
+    assert a and [(x.label, x.mean, x.lower, x.upper, x.met) for x in a] == [
+        (x.label, x.mean, x.lower, x.upper, x.met) for x in b
+    ]

@@ -36,7 +36,7 @@ COMMANDS = {
     "run": ("run", "Run a scenario's replications and write summary, tables and plots."),
     "schedule": ("schedule", "Choose shift start times, templates, breaks and days off that meet every target at least cost."),
     "schema": ("validate", "Print the JSON Schema of scenario files (for editor completion)."),
-    "staff": ("staff", "Recommend the cheapest headcount per pool and shift that meets every SLA with 95% confidence."),
+    "staff": ("staff", "Recommend the cheapest headcount per pool and shift that meets every staffing target with 95% confidence."),
     "sweep": ("sweep", "Run an experiment: every point's replications, resumable, on cores or a Dask cluster."),
     "validate": ("validate", "Check scenario files without running them."),
 }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import gc
 import math
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,9 @@ def run(
     no_plots: bool,
 ) -> None:
     """Run a scenario's replications and write summary, tables and plots."""
+    # what a run builds dies with the process: freezing it at exit spares the interpreter's
+    # cyclic collections over it on the way out (60 ms of a one-replication run)
+    atexit.register(gc.freeze)
     s = load_scenario_with(scenario, horizon=horizon, replications=replications, seed=seed)
     out = out or Path("results") / s.name
     n_workers = workers or default_workers()

@@ -9,29 +9,38 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from ..config.load import load_scenario_with
 from ..outputs.schedule import roster_frame, write_schedule
 from ..staffing.schedule import schedule as find_roster
-from .console import console, pct
+from .console import console, fmt_s, pct
 
 
 @click.command()
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder [results/<name>-schedule].")
 @click.option("--workers", "-w", type=click.IntRange(1), help="Local worker processes [all cores].")
+@click.option("--scheduler", help="Dask scheduler address: evaluate rosters on a cluster.")
 @click.option("--replications", "-r", type=click.IntRange(2), help="Replications per evaluation [staffing.replications, or the scenario's].")
 @click.option("--horizon", default="7d", show_default=True, help="Simulated horizon of every evaluation (the planning week).")
 @click.option("--slot", default=30, show_default=True, type=click.IntRange(5, 240), help="Planning slot, minutes.")
+@click.option("--rounds", default=6, show_default=True, type=click.IntRange(0), help="Most times the requirement is raised where targets fail.")
+@click.option("--moves", default=40, show_default=True, type=click.IntRange(0), help="Most local moves simulated (trims, template, start and break moves).")
+@click.option("--time-limit", default=20.0, show_default=True, type=click.FloatRange(0.1), help="Seconds per covering MILP and pool.")
 @click.option("--no-plots", is_flag=True, help="Skip the plot.")
 def schedule(
-    scenario: Path, out: Path | None, workers: int | None, replications: int | None, horizon: str, slot: int,
-    no_plots: bool,
+    scenario: Path, out: Path | None, workers: int | None, scheduler: str | None, replications: int | None,
+    horizon: str, slot: int, rounds: int, moves: int, time_limit: float, no_plots: bool,
 ) -> None:  # fmt: skip
-    """Choose shift start times, templates, breaks and days off that meet every target at least cost."""
+    """Choose shift start times, templates, breaks and days off that meet every target at least cost.
+
+    Evaluations are stored in the output folder: run it again after an interruption and it
+    resumes where it stopped."""
     say = console()
-    result = find_roster(scenario, workers=workers, replications=replications, horizon=horizon, slot=slot * 60.0,
+    out = out or Path("results") / f"{load_scenario_with(scenario, staffing_as_given=False).name}-schedule"
+    result = find_roster(scenario, out=out, workers=workers, scheduler=scheduler, replications=replications,
+                         horizon=horizon, slot=slot * 60.0, max_rounds=rounds, max_moves=moves, time_limit=time_limit,
                          note=lambda m: say.print(m))  # fmt: skip
     s = result.scenario
-    out = out or Path("results") / f"{s.name}-schedule"
     written = write_schedule(result, scenario, out, plots=not no_plots)
     table = Table(title=f"{s.name}: roster")
     frame = roster_frame(result)
@@ -53,9 +62,23 @@ def schedule(
     say.print(
         f"{sum(x.agents for x in result.lines)} agents, {result.paid_hours:,.0f} paid agent-hours a week"
         + (f" ({saved:+.1%} against today's {result.today_hours:,.0f})" if saved is not None else "")
-        + f"; {result.evaluations} evaluations, {result.replications_run} replications, {result.wall_s:,.0f} s"
+        + f"; {result.evaluations} evaluations, {result.replications_run} replications run"
+        + (f" ({result.replications_reused} found stored)" if result.replications_reused else "")
+        + f", {result.wall_s:,.0f} s"
     )
     say.print(f"wrote {len(written)} files to {out}/")
-    if not result.feasible:
-        say.print("[red]not every target is met[/]: unmet.csv lists the targets, periods and slots, and why")
+    if not result.feasible or result.unmet:
+        say.print("[red]not every target is met[/] (unmet.csv lists every target, period and slot):")
+        for (target, why), rows in _grouped(result.unmet).items():
+            periods = [r["interval"] for r in rows if r["interval"] is not None]
+            when = f" in {len(periods)} period(s), first at {fmt_s(min(periods))} from the start" if periods else ""
+            say.print(f"  {target}{when}: {why}")
         sys.exit(1)
+
+
+def _grouped(rows: list[dict]) -> dict[tuple[str, str], list[dict]]:
+    out: dict[tuple[str, str], list[dict]] = {}
+    for r in rows:
+        key = (r["target"] if r["target"] != "requirement" else f"requirement of {r['pool']}", r["why"])
+        out.setdefault(key, []).append(r)
+    return out

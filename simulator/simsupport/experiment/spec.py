@@ -38,6 +38,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from ..config.base import Frozen, Name
+from ..config.derived import staffing_targets
 from ..config.load import _model_at, locate, read_data, scenario_from_dict
 from ..config.schema import Scenario
 from ..errors import ScenarioError
@@ -349,7 +350,10 @@ def point_key(scenario: Scenario) -> str:
     the costs and bounds the staffing search reads."""
     doc = scenario.model_dump(mode="json", exclude_defaults=True)
     doc["replications"] = 1
-    doc.pop("staffing", None)  # what `simsupport staff` aims at, not what the model runs
+    doc.pop("staffing", None)  # what `simsupport staff` aims at, not what the model runs ...
+    targets = [t.label for t in staffing_targets(scenario)]  # ... but its targets are tallied in the
+    if scenario.staffing is not None and targets != [t.label for t in staffing_targets(scenario.model_copy(update={"staffing": None}))]:
+        doc["staffing_targets"] = targets  # stored records: other targets, other records
     for pool in doc.get("pools", []):
         pool.pop("cost", None)
         pool.pop("bounds", None)

@@ -28,6 +28,7 @@ from ..config.schema import Scenario
 from ..stats.summary import summarize
 from ..engine import simulate
 from ..outputs.files import write_json
+from ..config.derived import staffing_targets
 from .spec import Experiment, Point, Precision
 from .statistics import mean_ci95
 
@@ -43,8 +44,11 @@ def run_task(scenario: Scenario, replication: int) -> dict[str, Any]:
     t = time.perf_counter()
     r = simulate(scenario, replication)
     metrics = flatten(summarize(r))
-    return {"replication": replication, "metrics": metrics, "wall_s": time.perf_counter() - t,
-            "tickets": r.tickets_simulated}  # fmt: skip
+    out = {"replication": replication, "metrics": metrics, "wall_s": time.perf_counter() - t,
+           "tickets": r.tickets_simulated}  # fmt: skip
+    if r.targets is not None:  # what `staff` and `schedule` judge (by hour: a few kB a day)
+        out["targets"] = r.targets.record(intervals=any(t.scope == "every_interval" for t in staffing_targets(scenario)))
+    return out
 
 
 # -- the store --------------------------------------------------------------------------------------
@@ -91,6 +95,8 @@ class _Deferred:
 class Serial:
     """In this process, one task at a time (workers=1)."""
 
+    workers = 1
+
     def submit(self, fn: Callable[..., Any], *args: Any) -> _Deferred:
         return _Deferred(fn, args)
 
@@ -106,6 +112,7 @@ class Pool:
 
     def __init__(self, workers: int) -> None:
         self.pool = ProcessPoolExecutor(max_workers=workers)
+        self.workers = workers
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
         return self.pool.submit(fn, *args)
@@ -125,6 +132,14 @@ class DaskCluster:
 
         self.own = not hasattr(scheduler, "submit")
         self.client = Client(scheduler) if self.own else scheduler
+
+    @property
+    def workers(self) -> int:
+        """Task slots of the cluster now (threads over its workers)."""
+        try:
+            return max(1, sum(self.client.nthreads().values()))
+        except Exception:  # noqa: BLE001 - a cluster that cannot say: one at a time
+            return 1
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
         return self.client.submit(fn, *args, pure=False)

@@ -362,29 +362,36 @@ def schedule_plot(coverage: pd.DataFrame, path: Path, title: str) -> Path:
     agents on duty the roster gives (breaks taken off) and those scheduled, with the simulated
     service level of the pool's channel on a second axis."""
     pools = list(dict.fromkeys(coverage["pool"]))
-    fig = Figure(figsize=(12, 2.6 * len(pools) + 0.8))
+    fig = Figure(figsize=(12, 2.7 * len(pools) + 0.9))
     axes = fig.subplots(len(pools), 1, squeeze=False, sharex=True)[:, 0]
-    days = ["day 1", "day 2", "day 3", "day 4", "day 5", "day 6", "day 7"]
     for ax, name in zip(axes, pools):
         d = coverage[coverage["pool"] == name]
         x = np.arange(len(d)) * (7 * 24 / len(d))  # hours since local midnight of day 1
-        ax.step(x, d["required"], where="post", color=COLORS[1], lw=1.4, label="required")
-        ax.step(x, d["scheduled"], where="post", color="#bbbbbb", lw=1.0, label="scheduled")
-        ax.step(x, d["on_duty"], where="post", color=COLORS[0], lw=1.4, label="on duty (roster)")
+        lines = [
+            ax.step(x, d["required"], where="post", color=COLORS[1], lw=1.4, label="required")[0],
+            ax.step(x, d["scheduled"], where="post", color="#aaaaaa", lw=1.0, label="scheduled (breaks included)")[0],
+            ax.step(x, d["on_duty"], where="post", color=COLORS[0], lw=1.2, label="on duty (roster, breaks off)")[0],
+        ]
+        zone = d["timezone"].iloc[0] if "timezone" in d else ""
         ax.set_ylabel(f"{name}\nagents")
-        ax.set_ylim(bottom=0)
+        ax.set_ylim(0, max(float(d[["required", "scheduled", "on_duty"]].to_numpy().max()), 1.0) * 1.12)
         ax.grid(alpha=0.3)
         sl = d["service_level"].to_numpy(dtype=float)
         if np.isfinite(sl).any():
             ax2 = ax.twinx()
-            ax2.plot(x, sl, color=COLORS[2], lw=0.9, alpha=0.8, label="simulated service level")
+            channel = d["service_level_of"].iloc[0] if "service_level_of" in d else "channel"
+            lines.append(ax2.plot(x, sl, color=COLORS[2], lw=0.9, alpha=0.8, label=f"{channel} service level (simulated)")[0])
             ax2.set_ylim(0, 1.05)
             ax2.yaxis.set_major_formatter(PercentFormatter(1.0))
             ax2.set_ylabel("service level", color=COLORS[2])
-        ax.legend(loc="upper left", fontsize=8, ncol=3)
-    axes[-1].set_xticks(np.arange(0, 7 * 24 + 1, 24), [*days, ""])
+        ax.legend(handles=lines, loc="lower left", bbox_to_anchor=(0.0, 1.0), fontsize=8, ncol=4, frameon=False)
+        ax.set_title(zone, loc="right", fontsize=8, color="#555555")
+    names = list(coverage.loc[coverage["pool"] == pools[0], "weekday"].iloc[:: max(1, len(x) // 7)])[:7] \
+        if "weekday" in coverage else [f"day {k + 1}" for k in range(7)]  # fmt: skip
+    axes[-1].set_xticks(np.arange(0, 7 * 24 + 1, 24), [*names, ""])
+    axes[-1].set_xticks(np.arange(0, 7 * 24, 6), minor=True)
     axes[-1].set_xlim(0, 7 * 24)
-    axes[-1].set_xlabel("planning week, local time (ticks at midnight)")
+    axes[-1].set_xlabel("planning week in each pool's local time (ticks at midnight, minor ticks every 6 h)")
     fig.suptitle(f"{title}: roster against requirement")
     fig.tight_layout()
     return _save(fig, path)

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from ..config.schema import Scenario
 from ..stats.result import ReplicationResult
-from .files import write_json, write_table
+from .files import columns_as_pandas_writes, write_columns, write_json, write_table
 from .summary import summary_document
-from .tables import interval_frame, ticket_frame
+from .tables import interval_columns, interval_frame, ticket_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def write_run(
@@ -26,12 +28,16 @@ def write_run(
     written: list[Path] = []
     doc = summary_document(scenario, results)
     written.append(write_json(out / "summary.json", doc))
-    intervals = interval_frame(results, scenario.start)
-    written.append(write_table(out / "intervals.parquet", intervals))
-    written.append(write_table(out / "intervals.csv", intervals))
+    # plain columns written without pandas (a third of a second to import) when they can be
+    # the very files pandas writes; the frame only for the plots or else
+    cols = interval_columns(results, scenario.start) if columns_as_pandas_writes() else None
+    intervals = interval_frame(results, scenario.start) if cols is None or plots else None
+    for name in ("intervals.parquet", "intervals.csv"):
+        written.append(write_columns(out / name, cols) if cols is not None else write_table(out / name, intervals))
     if tickets:
         written.append(write_table(out / "tickets.parquet", ticket_frame(results)))
     if plots:
+        assert intervals is not None
         written += write_plots(scenario, results, doc, intervals, out)
     return doc, written
 
@@ -41,6 +47,8 @@ def write_plots(
 ) -> list[Path]:
     """The PNG plots of a run: waits, the daily profile, the journey and the market's bursts."""
     # matplotlib only when plots are drawn: its import is a third of `simsupport run --no-plots`
+    import pandas as pd
+
     from .plots import (
         burst_timeline_plot,
         channel_wait_histograms,

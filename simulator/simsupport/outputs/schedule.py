@@ -14,7 +14,8 @@ from ruamel.yaml import YAML
 
 from ..config.roster import clock_text
 from ..experiment.statistics import mean_ci95
-from ..staffing.roster import lines_coverage, local_offset
+from ..config.schema import WEEKDAYS
+from ..staffing.roster import first_weekday, lines_coverage, local_offset
 from ..staffing.schedule import ScheduleResult
 from .files import atomic_write, write_json, write_table
 
@@ -51,12 +52,15 @@ def coverage_frame(result: ScheduleResult) -> pd.DataFrame:
         cov = result.coverage[name]
         scheduled = _scheduled(result, name)
         off = local_offset(pool, s.start)
+        day0 = first_weekday(pool, s.start)
         for j in range(len(req)):
             t_local = j * result.slot
             t_sim = t_local - off
             sl, sl_ci, asa, asa_ci = sim.get((name, int(t_sim // s.interval)), (math.nan,) * 4)
             rows.append({
-                "pool": name, "day": j * result.slot // 86400, "local_time": clock_text(t_local % 86400),
+                "pool": name, "day": j * result.slot // 86400,
+                "weekday": WEEKDAYS[(day0 + int(j * result.slot // 86400)) % 7], "local_time": clock_text(t_local % 86400),
+                "timezone": pool.timezone, "service_level_of": (pool.channels or list(s.channels))[0],
                 "start_s": t_sim, "required": float(req[j] + result.raised[name][j]),
                 "required_analytic": float(req[j]), "scheduled": float(scheduled[j]),
                 "on_break": float(scheduled[j] - cov[j]), "on_duty": float(cov[j]),
@@ -124,7 +128,10 @@ def search_document(result: ScheduleResult) -> dict[str, Any]:
         "replications_run": result.replications_run,
         "wall_s": result.wall_s,
         "stages": {
-            "requirements": {name: {"agent_slots": float(v.sum()), "peak": float(v.max())} for name, v in result.requirement.items()},
+            "requirements": {name: {"agent_slots": float(v.sum()), "peak": float(v.max()),
+                                    "share_of_analytic": result.scale.get(name, 1.0),
+                                    "raised_agent_slots": float(result.raised[name].sum())}
+                             for name, v in result.requirement.items()},
             "covering": {name: {"cost": sol.cost, "lp_bound": sol.lp_bound, "gap": sol.gap, "status": sol.status,
                                 "variables": sol.variables, "seconds": sol.seconds} for name, sol in result.solutions.items()},
             "simulation": [vars(r) for r in result.rounds],

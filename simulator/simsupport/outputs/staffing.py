@@ -1,9 +1,8 @@
-"""What `simsupport staff` writes: the staffing table, the achieved service levels, the scenario
+"""What `simsupport staff` writes: the staffing table, every target's achieved level, the scenario
 with the recommended staffing (ready to run), the search's log, and the day plot."""
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from ..config.base import on_duty
 from ..config.schema import Scenario
 from ..staffing.requirements import PoolNeed, _coverage
 from ..staffing.search import SearchResult
+from ..staffing.targets import achieved_frame
 from ..staffing.variables import Variable, apply_to_tree, current
 from .files import atomic_write, write_json, write_table
 
@@ -36,14 +36,10 @@ def staffing_frame(vars_: list[Variable], result: SearchResult) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def achieved_frame(result: SearchResult) -> pd.DataFrame:
-    e = result.evaluation
-    rows = []
-    for (ch, scope), (mean, half) in sorted(e.levels.items()):
-        lb = e.lower((ch, scope))
-        rows.append({"channel": ch, "scope": scope, "target": e.targets[ch], "service_level": mean, "ci95": half,
-                     "lower_bound": lb, "met": bool(lb >= e.targets[ch])})  # fmt: skip
-    return pd.DataFrame(rows)
+def achieved(result: SearchResult) -> pd.DataFrame:
+    """achieved.csv: every measure of every staffing target, always (NaN and met False where the
+    staffing could not be judged), plus a row per failing hour or interval of per-period targets."""
+    return achieved_frame(result.evaluation.results)
 
 
 def write_staffed_scenario(src: Path, vars_: list[Variable], x: dict[str, int], out: Path) -> Path:
@@ -88,47 +84,77 @@ def on_duty_profile(s: Scenario, v_pool: str, x: dict[str, int], vars_: list[Var
     return sum(cover[v.shift] * on_duty(x[v.label], spec.shrinkage) for v in mine)  # type: ignore[return-value]
 
 
-def day_plot(s: Scenario, needs: list[PoolNeed], vars_: list[Variable], result: SearchResult, path: Path) -> Path:
-    """Per pool, over the hours of the day (UTC, averaged over the week): the offered load, the
-    agents the hourly Erlang estimate asks for, and the agents on duty in the recommendation."""
+def _tier_rows(s: Scenario, width: int) -> list[list[str]]:
+    """Pools grouped by tier (tiers in order of first appearance), at most `width` a row."""
+    tiers: dict[str, list[str]] = {}
+    for p in s.pools:
+        tiers.setdefault(p.tier, []).append(p.name)
+    return [names[i : i + width] for names in tiers.values() for i in range(0, len(names), width)]
+
+
+def day_figure(s: Scenario, needs: list[PoolNeed], vars_: list[Variable], result: SearchResult) -> Any:
+    """The figure of `day_plot`: one panel per pool (searched, kept or idle), a row per tier."""
     # matplotlib only when the plot is drawn: `staff --no-plots` does without its import
     from matplotlib.figure import Figure
 
-    from .plots import COLORS, _save
+    from .plots import COLORS
 
-    shown = [n for n in needs if n.load.sum() > 0]
-    cols = min(3, max(len(shown), 1))
-    rows = int(math.ceil(max(len(shown), 1) / cols))
-    fig = Figure(figsize=(4.4 * cols, 2.9 * rows + 0.9), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False).ravel())
-    for ax, need in zip(axes, shown):
-        hour = ((need.t + s.start.timestamp()) % 86400 // 3600).astype(int)
+    by_pool = {n.pool: n for n in needs}
+    rows = _tier_rows(s, 4)
+    cols = max(len(r) for r in rows)
+    fig = Figure(figsize=(max(3.9 * cols, 7.0), 2.6 * len(rows) + 1.3), layout="constrained")
+    grid = fig.subplots(len(rows), cols, squeeze=False)
+    full = {v.label: result.x.get(v.label, v.current) for v in vars_}
+    searched = {v.pool for v in vars_ if v.label in result.x}
+    h = np.arange(25)
+    for r, names in enumerate(rows):
+        for c in range(cols):
+            ax = grid[r][c]
+            if c >= len(names):
+                fig.delaxes(ax)
+                continue
+            name = names[c]
+            spec, need = s.pool(name), by_pool[name]
+            hour = ((need.t + s.start.timestamp()) % 86400 // 3600).astype(int)
 
-        def by_hour(values: np.ndarray) -> np.ndarray:
-            return np.array([values[hour == h].mean() for h in range(24)])
+            def by_hour(values: np.ndarray, hour: np.ndarray = hour) -> np.ndarray:
+                day = np.array([values[hour == k].mean() if (hour == k).any() else 0.0 for k in range(24)])
+                return np.append(day, day[-1])  # the last hour drawn to 24:00
 
-        full = {v.label: result.x.get(v.label, v.current) for v in vars_}
-        rec = on_duty_profile(s, need.pool, full, vars_, need.t)
-        cur = on_duty_profile(s, need.pool, current(vars_), vars_, need.t)
-        h = np.arange(24)
-        ax.fill_between(h, 0, by_hour(need.load), step="post", color="0.85", label="offered load (Erlangs)")
-        ax.step(h, by_hour(need.agents), where="post", color=COLORS[1], lw=1.4, ls="--", label="hourly Erlang estimate")
-        ax.step(h, by_hour(cur), where="post", color="0.4", lw=1.2, ls=":", label="on duty now")
-        ax.step(h, by_hour(rec), where="post", color=COLORS[0], lw=2.0, label="on duty, recommended")
-        ax.set_title(need.pool, loc="left", fontsize=10)
-        ax.set_xlim(0, 23)
-        ax.set_xticks(range(0, 24, 3))
-        ax.set_ylim(bottom=0)
-        ax.grid(alpha=0.3)
-    for ax in axes[len(shown) :]:
-        ax.set_axis_off()
-    if shown:
-        handles, labels = axes[0].get_legend_handles_labels()
-        fig.legend(handles, labels, loc="outside lower center", ncol=4, fontsize=8, frameon=False)
-        for ax in axes[max(0, len(shown) - cols) : len(shown)]:
-            ax.set_xlabel("hour of day (UTC)")
-    fig.suptitle(f"{s.name}: agents over the day, recommended against the load", fontsize=12)
-    return _save(fig, path)
+            rec = on_duty_profile(s, name, full, vars_, need.t)
+            cur = on_duty_profile(s, name, current(vars_), vars_, need.t)
+            ax.fill_between(h, 0, by_hour(need.load), step="post", color="0.86", label="offered load (Erlangs)")
+            ax.step(h, by_hour(need.agents), where="post", color=COLORS[1], lw=1.3, ls="--", zorder=5,
+                    label="hourly Erlang estimate")  # fmt: skip
+            ax.step(h, by_hour(cur), where="post", color="0.35", lw=1.2, ls=":", label="on duty now")
+            ax.step(h, by_hour(rec), where="post", color=COLORS[0], lw=2.0, clip_on=False, zorder=4,
+                    label="on duty, recommended" if result.feasible else "on duty, best found")  # fmt: skip
+            status = "searched" if name in searched else "kept as is"
+            if need.load.sum() <= 0:
+                status += ", no work reaches it"
+            ax.set_title(f"{name}  (tier {spec.tier}; {status})", loc="left", fontsize=9)
+            ax.set_xlim(0, 24)
+            ax.set_xticks(range(0, 25, 6))
+            ax.set_ylim(bottom=0, top=max(1.0, ax.get_ylim()[1]))
+            ax.grid(alpha=0.3)
+            if c == 0:
+                ax.set_ylabel("agents / Erlangs", fontsize=8)
+            if r == len(rows) - 1 or c >= len(rows[r + 1]):
+                ax.set_xlabel("hour of day (UTC)", fontsize=8)
+            ax.tick_params(labelsize=8)
+    handles, labels = fig.axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=4 if cols > 1 else 2, fontsize=8, frameon=False)
+    what = "recommended" if result.feasible else "best staffing found (it misses a target)"
+    fig.suptitle(f"{s.name}: agents on duty over the day, {what}\n(hourly means over the week, by tier)", fontsize=11)
+    return fig
+
+
+def day_plot(s: Scenario, needs: list[PoolNeed], vars_: list[Variable], result: SearchResult, path: Path) -> Path:
+    """Per pool, over the hours of the day (UTC, averaged over the week): the offered load, the
+    agents the hourly Erlang estimate asks for, and the agents on duty now and recommended."""
+    from .plots import _save
+
+    return _save(day_figure(s, needs, vars_, result), path)
 
 
 def write_staffing(
@@ -136,11 +162,11 @@ def write_staffing(
     *, plots: bool = True, settings: dict[str, Any] | None = None,
 ) -> list[Path]:  # fmt: skip
     table = staffing_frame(vars_, result)
-    achieved = achieved_frame(result)
+    judged = achieved(result)
     written = [
         write_table(out / "staffing.csv", table),
         write_table(out / "staffing.parquet", table),
-        write_table(out / "achieved.csv", achieved),
+        write_table(out / "achieved.csv", judged),
         write_staffed_scenario(src, vars_, result.x, out / f"{s.name}-staffed.yaml"),
         write_json(out / "search.json", {
             "scenario": s.name, "feasible": result.feasible, "settings": settings or {},
@@ -148,6 +174,9 @@ def write_staffing(
             "weekly_cost_in_scenario": float(table["weekly_cost_in_scenario"].sum()),
             "evaluations": result.evaluations, "replications_run": result.replications_run,
             "replications_reused": result.replications_reused, "wall_s": result.wall_s,
+            "targets": [r.label for r in result.evaluation.results],
+            "missed": [r.label for r in result.evaluation.missed()], "error": result.evaluation.error,
+            "stop": result.stop, "swap": result.swap,
             "binding": result.binding, "straddle": result.straddle, "history": result.history,
         }),  # fmt: skip
     ]

@@ -126,19 +126,15 @@ def _holds(measure: str, goal: float, lower: float, upper: float) -> bool:
     return not upper > goal
 
 
-def _tallies(results: Sequence[ReplicationResult], targets: list[Target]) -> list[TargetTallies]:
+def _tallies(results: Sequence[ReplicationResult]) -> list[TargetTallies]:
     out = []
-    labels = [t.label for t in targets]
     for r in results:
-        tt = r.targets
-        if tt is None:
+        if r.targets is None:
             raise ValueError(
                 f"replication {r.replication} carries no target tallies (ReplicationResult.targets); "
                 "run it with this version of the engine"
             )
-        if tt.labels != labels:
-            raise ValueError(f"replication {r.replication} tallied other targets ({tt.labels}) than the scenario's ({labels})")
-        out.append(tt)
+        out.append(r.targets)
     return out
 
 
@@ -200,14 +196,23 @@ def _judge_periods(base: dict[str, Any], j: int, tallies: list[TargetTallies]) -
 def evaluate_targets(s: Scenario, results: Sequence[ReplicationResult]) -> list[TargetResult]:
     """Every measure of every staffing target of `s` (config.derived.staffing_targets), judged
     over `results` (replications of `s`, in the order given), in the targets' order."""
+    return evaluate_tallies(s, _tallies(results))
+
+
+def evaluate_tallies(s: Scenario, tallies: Sequence[TargetTallies]) -> list[TargetResult]:
+    """As `evaluate_targets`, from the replications' tallies alone (e.g. read back from a sweep
+    store with `TargetTallies.from_record`)."""
     targets = staffing_targets(s)
-    if not targets or not results:
+    if not targets or not tallies:
         return []
-    tallies = _tallies(results, targets)
+    labels = [t.label for t in targets]
+    for k, tt in enumerate(tallies):
+        if tt.labels != labels:
+            raise ValueError(f"replication {k} tallied other targets ({tt.labels}) than the scenario's ({labels})")
     out = []
     for j, t in enumerate(targets):
         for measure, goal, words in _measures(s, t):
-            out.append(_judge(t, j, measure, goal, words, tallies))
+            out.append(_judge(t, j, measure, goal, words, list(tallies)))
     return out
 
 
@@ -237,4 +242,4 @@ def achieved_frame(results_of_targets: Sequence[TargetResult]) -> Any:
     return pd.DataFrame(rows, columns=list(FRAME_COLUMNS))
 
 
-__all__ = ["MEASURES", "TargetResult", "achieved_frame", "evaluate_targets", "measure_values"]
+__all__ = ["MEASURES", "TargetResult", "achieved_frame", "evaluate_tallies", "evaluate_targets", "measure_values"]

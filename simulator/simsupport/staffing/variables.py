@@ -7,8 +7,8 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
-from ..plan.calendar import shift_blocks, shift_specs
 from ..config.schema import Scenario
+from ..plan.calendar import shift_blocks, shift_specs
 
 DAY_H = 24.0
 

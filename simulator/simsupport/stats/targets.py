@@ -93,6 +93,36 @@ class TargetTallies:
         """[n_targets, len(COLUMNS)] over the whole window."""
         return self.hours.sum(axis=1)
 
+    def record(self, *, intervals: bool = True) -> dict[str, Any]:
+        """Plain JSON data (a sweep store's record of a replication); `from_record` reads it back.
+        Counts and sums of waits are exact in JSON; infinite thresholds are written as null.
+        Without `intervals` the interval grid is left out (only every_interval targets read it:
+        a week of half-hour intervals is two thirds of the record)."""
+        return {
+            "labels": list(self.labels),
+            "thresholds": [None if not math.isfinite(x) else float(x) for x in self.thresholds],
+            "hours": self.hours.tolist(),
+            "intervals": self.intervals.tolist() if intervals else [],
+            "first_hour": self.first_hour,
+            "first_interval": self.first_interval,
+            "interval": self.interval,
+            "columns": list(self.columns),
+        }
+
+    @classmethod
+    def from_record(cls, data: dict[str, Any]) -> TargetTallies:
+        n, c = len(data["labels"]), len(data["columns"])
+        return cls(
+            labels=list(data["labels"]),
+            thresholds=np.array([math.inf if x is None else x for x in data["thresholds"]], dtype=float),
+            hours=np.array(data["hours"], dtype=float).reshape(n, -1, c),
+            intervals=np.array(data["intervals"], dtype=float).reshape(n, -1, c),
+            first_hour=int(data["first_hour"]),
+            first_interval=int(data["first_interval"]),
+            interval=float(data["interval"]),
+            columns=tuple(data["columns"]),
+        )
+
     def column(self, name: str, *, by: str = "hours") -> np.ndarray:
         """[n_targets, n_periods] of one column, by "hours" or "intervals"."""
         return (self.hours if by == "hours" else self.intervals)[:, :, self.columns.index(name)]
@@ -207,10 +237,14 @@ class TargetTally:
         hc = j * self.n_hours + h
         kc = j * self.n_intervals + k
         nh, nk = self.hours.shape[1], self.ivs.shape[1]
+        done: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # columns with the same weights share bincounts
         for name, w in columns.items():
             c = K[name]
-            self.hours[c] += np.bincount(hc, weights=w, minlength=nh)
-            self.ivs[c] += np.bincount(kc, weights=w, minlength=nk)
+            sums = done.get(id(w))
+            if sums is None:
+                sums = done[id(w)] = (np.bincount(hc, weights=w, minlength=nh), np.bincount(kc, weights=w, minlength=nk))
+            self.hours[c] += sums[0]
+            self.ivs[c] += sums[1]
 
     def _answered(self, j: np.ndarray, arrival: np.ndarray, wait: np.ndarray) -> None:
         within = (wait <= self.rows.thresholds[j]).astype(float)

@@ -1,0 +1,120 @@
+"""The interval table written without pandas is the very file pandas writes.
+
+`simsupport run` writes intervals.csv and intervals.parquet from plain columns
+(outputs.tables.interval_columns, outputs.files.write_columns) so that it never imports pandas;
+these tests hold those files byte for byte to what `DataFrame.to_csv` / `to_parquet` write for
+the same table, across time zones (fixed offsets and a zone crossing a daylight-saving change),
+several replications, market columns and empty ones (NaN, null in Parquet), and check that
+what pandas alone can build exactly still goes through pandas.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pandas as pd
+import pytest
+
+from simsupport.config.load import load_scenario
+from simsupport.engine import simulate
+from simsupport.outputs.files import columns_as_pandas_writes, write_columns, write_table
+from simsupport.outputs.report import write_run
+from simsupport.outputs.tables import interval_columns, interval_frame
+from simsupport.stats.result import ReplicationResult
+
+ROOT = Path(__file__).resolve().parents[1]
+TEXTBOOK = ROOT / "scenarios" / "textbook.yaml"
+MARKET = ROOT / "scenarios" / "flash-crash.yaml"
+
+pytestmark = pytest.mark.skipif(not columns_as_pandas_writes(), reason="the plain writer follows pandas 3")
+
+
+def _results(path: Path, reps: int = 2, **overrides: object) -> tuple[list[ReplicationResult], datetime]:
+    s = load_scenario(path, overrides={"replications": reps, **overrides})
+    return [simulate(s, r) for r in range(reps)], s.start
+
+
+def _both(tmp_path: Path, results: list[ReplicationResult], start: datetime) -> dict[str, tuple[bytes, bytes]]:
+    """{suffix: (plain writer's bytes, pandas' bytes)} for CSV and Parquet."""
+    cols = interval_columns(results, start)
+    assert cols is not None
+    frame = interval_frame(results, start)
+    out = {}
+    for suffix in ("csv", "parquet"):
+        plain = write_columns(tmp_path / f"plain.{suffix}", cols)
+        ref = write_table(tmp_path / f"pandas.{suffix}", frame)
+        out[suffix] = (plain.read_bytes(), ref.read_bytes())
+    return out
+
+
+def _assert_same(tmp_path: Path, results: list[ReplicationResult], start: datetime) -> None:
+    for suffix, (plain, ref) in _both(tmp_path, results, start).items():
+        assert plain == ref, suffix
+    back = pd.read_parquet(tmp_path / "plain.parquet")
+    pd.testing.assert_frame_equal(back, pd.read_parquet(tmp_path / "pandas.parquet"))
+    assert str(back["start"].dtype).startswith("datetime64[")
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "plain.csv"), pd.read_csv(tmp_path / "pandas.csv"))
+
+
+def test_utc_start_two_replications(tmp_path: Path) -> None:
+    results, start = _results(TEXTBOOK, horizon="10h")
+    _assert_same(tmp_path, results, start)
+
+
+def test_fixed_offset_and_odd_interval(tmp_path: Path) -> None:
+    results, start = _results(
+        TEXTBOOK, horizon="30h", warmup="1.5h", interval="20min", start="2026-03-28T22:17:00+05:30"
+    )
+    assert start.utcoffset() is not None and start.utcoffset().total_seconds() == 5.5 * 3600
+    _assert_same(tmp_path, results, start)
+
+
+def test_zone_across_daylight_saving(tmp_path: Path) -> None:
+    try:
+        berlin = ZoneInfo("Europe/Berlin")
+    except ZoneInfoNotFoundError:
+        pytest.skip("no time zone database")
+    results, _ = _results(TEXTBOOK, reps=1, horizon="6h", warmup="0s", interval="30min")
+    start = datetime(2026, 3, 28, 23, 0, tzinfo=berlin)  # clocks go forward at 02:00 on the 29th
+    _assert_same(tmp_path, results, start)
+    text = (tmp_path / "plain.csv").read_text(encoding="utf-8")
+    assert "+01:00" in text and "+02:00" in text
+
+
+def test_market_columns(tmp_path: Path) -> None:
+    results, start = _results(MARKET, reps=1, horizon="6h")
+    assert not pd.isna(results[0].intervals["price"]).all()
+    _assert_same(tmp_path, results, start)
+
+
+def test_what_only_pandas_builds_exactly_goes_through_pandas(tmp_path: Path) -> None:
+    assert interval_columns([], datetime(2026, 1, 5, tzinfo=ZoneInfo("UTC"))) is None
+    results, start = _results(TEXTBOOK, reps=1, horizon="2h", warmup="0.5s")
+    assert results[0].intervals["start_s"][0] == 0.5
+    assert interval_columns(results, start) is None
+    s = load_scenario(TEXTBOOK, overrides={"replications": 1, "horizon": "2h", "warmup": "0.5s"})
+    write_run(s, results, tmp_path / "run", plots=False)
+    frame = interval_frame(results, start)
+    write_table(tmp_path / "ref.csv", frame)
+    assert (tmp_path / "run" / "intervals.csv").read_bytes() == (tmp_path / "ref.csv").read_bytes()
+
+
+def test_run_without_plots_does_not_import_pandas(tmp_path: Path) -> None:
+    """pandas is a third of a second of `simsupport run`'s start-up: the run path must not need it."""
+    code = (
+        "import sys\n"
+        "from simsupport.cli import main\n"
+        "try:\n"
+        f"    main(['run', {str(TEXTBOOK)!r}, '--horizon', '2h', '-r', '1', '-w', '1', '--no-plots', "
+        f"'--out', {str(tmp_path / 'out')!r}])\n"
+        "except SystemExit as e:\n"
+        "    assert e.code == 0, e.code\n"
+        "print(sorted(m for m in ('pandas', 'matplotlib') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"
+    assert {p.name for p in (tmp_path / "out").iterdir()} == {"summary.json", "intervals.parquet", "intervals.csv"}
