@@ -12,8 +12,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from ..config.schema import Scenario
-from ..stats.result import ReplicationResult
 from ..engine import simulate
+from ..stats.result import ReplicationResult
 
 Progress = Callable[[int, int], None]  # (done, total)
 

@@ -17,19 +17,19 @@ import json
 import math
 import time
 import traceback
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import as_completed as cf_as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..config.derived import staffing_targets
 from ..config.schema import Scenario
-from ..stats.summary import summarize
 from ..engine import simulate
 from ..outputs.files import write_json
-from ..config.derived import staffing_targets
-from .spec import Experiment, Point, Precision
+from ..stats.summary import summarize
+from .spec import Experiment, ExperimentSpec, Point, Precision, point_key
 from .statistics import mean_ci95
 
 Progress = Callable[[int, int], None]
@@ -270,3 +270,15 @@ def run_sweep(
                     run.unmet.append((p, m, half))
     run.wall_s = time.perf_counter() - t0
     return run
+
+
+def run_scenarios(scenarios: Sequence[Scenario], store: Store, *, executor: Any, replications: int,
+                  source: str) -> tuple[SweepRun, list[Point]]:  # fmt: skip
+    """Replications 0..R-1 of each scenario (a staffing or roster candidate), as one sweep of
+    points keyed by `point_key`: stored, resumed, and shared by every candidate that is the same
+    scenario. Returns the run and the points (run.results is by point index)."""
+    points = [Point(j, {}, s, point_key(s)) for j, s in enumerate(scenarios)]
+    spec = ExperimentSpec.model_construct(name=scenarios[0].name if scenarios else "", base=source,
+                                          replications=replications)  # fmt: skip
+    exp = Experiment(spec, Path(source), Path(source), points, [])
+    return run_sweep(exp, store, executor=executor, replications=replications), points

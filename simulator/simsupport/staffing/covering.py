@@ -37,11 +37,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from .highs import covers, repair, run_highs
+from .highs import SHORT_TOL, covers, repair, run_highs
 
 DAY = 86400.0
 EPS = 1e-9  # coverage below this (in slots) is noise
-SHORT_TOL = 1e-6  # a slot is short when coverage falls below requirement by more than this
 PENALTY = 1000.0  # shortfall penalty per agent-slot, as a multiple of the dearest shift type
 
 

@@ -19,11 +19,11 @@ from typing import Any
 from ..config.load import scenario_from_dict
 from ..config.schema import Scenario
 from ..errors import ScenarioError
-from ..experiment.spec import Experiment, ExperimentSpec, Point, point_key
-from ..experiment.sweep import Store, run_sweep
+from ..experiment.spec import Point, point_key
+from ..experiment.sweep import Store, run_scenarios
 from ..stats.targets import TargetTallies
 from .roster import RosterLine, with_roster
-from .targets import TargetResult, evaluate_tallies
+from .targets import TargetResult, evaluate_tallies, stored_tallies
 
 
 @dataclass
@@ -103,19 +103,15 @@ class RosterEvaluator:
                 continue
             todo.append((i, Point(len(todo), {}, s, key)))
         if todo:
-            points = [p for _, p in todo]
-            spec = ExperimentSpec.model_construct(name=points[0].scenario.name, base=str(self.path),
-                                                  replications=self.replications)  # fmt: skip
-            exp = Experiment(spec, self.path, self.path, points, [])
-            run = run_sweep(exp, self.store, executor=self.executor, replications=self.replications)
+            run, points = run_scenarios([p.scenario for _, p in todo], self.store, executor=self.executor,
+                                        replications=self.replications, source=str(self.path))  # fmt: skip
             self.ran += run.ran
             self.reused += run.reused
             if run.failures:
                 p, k, err = run.failures[0]
                 raise RuntimeError(f"replication {k} failed while evaluating a roster: {err}")
-            for i, p in todo:
-                res = run.results[p.index]
-                tallies = [TargetTallies.from_record(res[k]["targets"]) for k in sorted(res)]
+            for (i, _), p in zip(todo, points):
+                tallies = stored_tallies(run.results[p.index], p.key)
                 judged = Judged([x for x in rosters[i] if x.agents > 0], p.scenario,
                                 evaluate_tallies(p.scenario, tallies), tallies)  # fmt: skip
                 self.cache[p.key] = judged

@@ -26,8 +26,6 @@ so an interrupted search resumes and a rerun costs nothing.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -41,10 +39,9 @@ from ..config.derived import staffing_targets
 from ..config.load import scenario_from_dict
 from ..config.schema import Scenario
 from ..errors import ScenarioError
-from ..experiment.spec import Experiment, ExperimentSpec, Point, point_key
-from ..experiment.sweep import Store, run_sweep
+from ..experiment.sweep import Store, run_scenarios
 from ..stats.targets import COLUMNS, TargetTallies
-from .targets import TargetResult, evaluate_tallies
+from .targets import TargetResult, evaluate_tallies, stored_tallies
 from .variables import Variable, apply, cost
 
 SWAP_BATCH = 8  # swaps evaluated together: enough to keep the workers busy
@@ -160,10 +157,6 @@ class Evaluator:
         self.replications = replications
         self.store, self.executor = store, executor
         self.base_dir, self.source = base_dir, source
-        targets = staffing_targets(base)
-        # stored tallies are per target: a store key that ignored them would read stale ones back
-        text = json.dumps([t.model_dump(mode="json") for t in targets], sort_keys=True)
-        self.tag = hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
         self.refused: list[TargetResult] | None = None  # `unjudged(base)`, made when first needed
         self.cache: dict[tuple[int, ...], Evaluation] = {}
         self.ran = self.reused = self.count = 0
@@ -187,23 +180,15 @@ class Evaluator:
                 continue
             todo.append((i, x, s.model_copy(update={"replications": self.replications})))
         if todo:
-            points = [Point(j, {}, s, f"{point_key(s)}-{self.tag}") for j, (_, _, s) in enumerate(todo)]
-            spec = ExperimentSpec.model_construct(name=self.base.name, base=self.source, replications=self.replications)
-            exp = Experiment(spec, Path(self.source), Path(self.source), points, [])
-            run = run_sweep(exp, self.store, executor=self.executor, replications=self.replications)
+            run, points = run_scenarios([s for _, _, s in todo], self.store, executor=self.executor,
+                                        replications=self.replications, source=self.source)  # fmt: skip
             self.ran += run.ran
             self.reused += run.reused
             if run.failures:
-                p, k, err = run.failures[0]
+                _, _, err = run.failures[0]
                 raise RuntimeError(f"a replication failed while evaluating a staffing: {err}")
             for j, (i, x, s) in enumerate(todo):
-                res = run.results[j]
-                tallies = []
-                for rep in sorted(res):  # by replication, not finish
-                    rec = res[rep].get("targets")
-                    if rec is None:
-                        raise RuntimeError(f"stored replication {rep} of {points[j].key} has no target tallies")
-                    tallies.append(TargetTallies.from_record(rec))
+                tallies = stored_tallies(run.results[j], points[j].key)
                 out[i] = self.cache[self.key(x)] = Evaluation(dict(x), evaluate_tallies(s, tallies))
         self.count += len(batch)
         return [out[i] for i in range(len(batch))]

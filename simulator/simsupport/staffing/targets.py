@@ -216,6 +216,18 @@ def evaluate_tallies(s: Scenario, tallies: Sequence[TargetTallies]) -> list[Targ
     return out
 
 
+def stored_tallies(records: dict[int, dict[str, Any]], key: str) -> list[TargetTallies]:
+    """The target tallies of a point's stored replications (a sweep store's records, by
+    replication number), in replication order, not finishing order."""
+    out = []
+    for rep in sorted(records):
+        rec = records[rep].get("targets")
+        if rec is None:
+            raise RuntimeError(f"stored replication {rep} of {key} has no target tallies")
+        out.append(TargetTallies.from_record(rec))
+    return out
+
+
 FRAME_COLUMNS = ("target", "subject", "scope", "measure", "goal", "period_start_s", "mean", "ci95", "lower", "upper",
                  "bound", "met", "n")  # fmt: skip
 
@@ -242,4 +254,5 @@ def achieved_frame(results_of_targets: Sequence[TargetResult]) -> Any:
     return pd.DataFrame(rows, columns=list(FRAME_COLUMNS))
 
 
-__all__ = ["MEASURES", "TargetResult", "achieved_frame", "evaluate_tallies", "evaluate_targets", "measure_values"]
+__all__ = ["MEASURES", "TargetResult", "achieved_frame", "evaluate_tallies", "evaluate_targets", "measure_values",
+           "stored_tallies"]
