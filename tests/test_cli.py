@@ -273,7 +273,7 @@ def test_help_lists_every_command_each_from_its_module(capsys: pytest.CaptureFix
     fresh = subprocess.run([sys.executable, "-m", "simsupport.cli", "--help"], capture_output=True, text=True,
                            timeout=120, check=True).stdout  # fmt: skip
     listed = re.findall(r"^  (\w+)  ", fresh.split("Commands:")[1], flags=re.MULTILINE)
-    assert listed == sorted(COMMANDS) == ["baseline", "check", "erlang", "plot", "run", "schedule", "schema", "staff", "sweep", "validate"]
+    assert listed == sorted(COMMANDS) == ["backtest", "baseline", "check", "erlang", "fit", "plot", "run", "schedule", "schema", "staff", "sweep", "validate"]
     for name, (module, summary) in COMMANDS.items():
         command = cli.get_command(cli.make_context("simsupport", ["--help"], resilient_parsing=True), name)
         assert command is not None and command.name == name

@@ -29,9 +29,11 @@ EXIT_FAILURE = 1
 # first paragraph of its help, which `simsupport --help` lists without importing every command:
 # tests/test_cli.py checks that it is the command's own)
 COMMANDS = {
+    "backtest": ("fit", "Simulate the history's own window (the recorded prices replayed) and compare volumes per channel and day with what happened."),
     "baseline": ("regression", "Write or refresh the baselines that `simsupport check` compares against."),
     "check": ("regression", "Rerun scenarios and compare with their baselines: exit 0 pass, 1 regression, 2 bad input."),
     "erlang": ("erlang", "Erlang B, C and A for one queue in a steady state."),
+    "fit": ("fit", "Learn a scenario from the desk's history: rates and profiles, handle times, patience, mixes and the market response."),
     "plot": ("sweep", "Redraw a sweep's plots from its stored tables, without rerunning anything."),
     "run": ("run", "Run a scenario's replications and write summary, tables and plots."),
     "schedule": ("schedule", "Choose shift start times, templates, breaks and days off that meet every target at least cost."),

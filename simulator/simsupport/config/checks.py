@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 from ..profiles import DAILY_PROFILES, WEEKLY_PROFILES
 from ..units import format_duration, format_rate
 from .derived import (
     average_agents,
+    channel_languages,
     channel_mix,
     handle_time_spec,
     pool_serves,
@@ -25,6 +27,7 @@ from .derived import (
 from .journey_checks import has_agents as _has_agents
 from .journey_checks import is_tiered, journey_problems
 from .journey_checks import unknown as _unknown
+from .market import ReplayMarket
 from .roster_checks import roster_problems
 from .schema import Category, Scenario
 
@@ -79,6 +82,13 @@ def _shares(s: Scenario) -> Iterator[Problem]:
                 if cat not in s.categories:
                     yield ("channels", name, "categories", cat), _unknown("category", cat, s.categories)
             p = _sum_problem(("channels", name, "categories"), f"{name} category", dict(ch.categories))
+            if p:
+                yield p
+        if ch.languages is not None:
+            for lang in ch.languages:
+                if lang not in s.customers.languages:
+                    yield ("channels", name, "languages", lang), _unknown("language", lang, s.customers.languages)
+            p = _sum_problem(("channels", name, "languages"), f"{name} language", dict(ch.languages))
             if p:
                 yield p
 
@@ -170,7 +180,7 @@ def _servable(s: Scenario) -> Iterator[Problem]:
 def _mean_work(s: Scenario, cat_name: str, cat: Category, channel: str) -> float:
     """Mean handle plus wrap-up time of a category on a channel, averaged over languages."""
     total = 0.0
-    for lang, lshare in s.customers.languages.items():
+    for lang, lshare in channel_languages(s, s.channels[channel]).items():
         dist, factor = handle_time_spec(cat, channel, lang)
         total += lshare * dist.expected() * factor
     if cat.wrap_up is not None:
@@ -301,6 +311,15 @@ def _market(s: Scenario) -> Iterator[Problem]:
     m = s.market
     if m is None:
         return
+    if isinstance(m, ReplayMarket) and m.align == "clock":
+        first = datetime.fromtimestamp(m.first_epoch, UTC)
+        last = datetime.fromtimestamp(m.first_epoch + m.series[0][-1], UTC)
+        if not first <= s.start.astimezone(UTC) <= last:
+            yield ("market", "align"), (
+                f"align: clock plays {m.file} at its own timestamps, which run from {first:%Y-%m-%d %H:%M} to "
+                f"{last:%Y-%m-%d %H:%M} UTC, but the scenario starts at {s.start.astimezone(UTC):%Y-%m-%d %H:%M} "
+                "UTC; set start inside the recording or use align: start"
+            )
     resp = m.response
     if isinstance(resp.elasticity, dict):
         for ch in resp.elasticity:

@@ -41,7 +41,7 @@ def ticket_kinds(s: Scenario) -> Iterator[tuple[str, str, str, bool]]:
         for cat, cshare in channel_mix(s, ch).items():
             if cshare == 0:
                 continue
-            for lang, lshare in s.customers.languages.items():
+            for lang, lshare in channel_languages(s, ch).items():
                 if lshare > 0:
                     for vip in vips:
                         yield cname, cat, lang, vip
@@ -58,6 +58,11 @@ def served(s: Scenario, pools: list[Pool], channel: str, category: str, language
     fb = s.routing.language_fallback
     langs = [language] if fb is None else [language, fb.to]
     return any(pool_serves(s, p, channel, category, lg, vip) is not None for p in pools for lg in langs)
+
+
+def channel_languages(s: Scenario, channel: Channel) -> dict[str, float]:
+    """Language shares on a channel (its own mix, or the customers' languages)."""
+    return dict(channel.languages) if channel.languages is not None else dict(s.customers.languages)
 
 
 def channel_mix(s: Scenario, channel: Channel) -> dict[str, float]:

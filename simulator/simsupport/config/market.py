@@ -151,7 +151,14 @@ class ReplayMarket(_MarketBase):
     timezone: str | None = Field(default=None, description="zone of timestamps written without an offset")
     max_gap: PositiveDuration = 3600.0
     bootstrap: Bootstrap | None = None
+    align: Literal["start", "clock"] = Field(
+        default="start",
+        description="start: the recording's first row plays at the scenario's start; clock: the "
+        "recording plays at its own timestamps (the scenario's start must fall inside it), as a "
+        "backtest or a fitted scenario needs",
+    )
     _times: tuple[float, ...] = PrivateAttr(default=())
+    _first: float = PrivateAttr(default=0.0)
     _prices: tuple[float, ...] = PrivateAttr(default=())
 
     @model_validator(mode="after")
@@ -161,8 +168,15 @@ class ReplayMarket(_MarketBase):
         path = (Path(base) if base is not None else Path.cwd()) / self.file
         if self.timezone is not None:
             check_timezone(self.timezone)  # the same check as every other time zone
-        self._times, self._prices = read_prices(path.resolve(), self.file, self.timezone, self.max_gap)
+        self._times, self._prices, self._first = read_prices(path.resolve(), self.file, self.timezone, self.max_gap)
+        if self.align == "clock" and self.bootstrap is not None:
+            raise ValueError("align: clock replays the recording as it happened; it cannot be bootstrapped")
         return self
+
+    @property
+    def first_epoch(self) -> float:
+        """When the recording's first row was taken (epoch seconds, UTC)."""
+        return self._first
 
     @property
     def series(self) -> tuple[tuple[float, ...], tuple[float, ...]]:

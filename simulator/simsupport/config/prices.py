@@ -18,8 +18,9 @@ from ..units import format_duration
 
 def read_prices(
     path: Path, shown: str, timezone: str | None, max_gap: float
-) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """(seconds since the first row, price) of a timestamp,price CSV (header optional)."""
+) -> tuple[tuple[float, ...], tuple[float, ...], float]:
+    """(seconds since the first row, price, the first row's time in epoch seconds) of a
+    timestamp,price CSV (header optional)."""
     if not path.is_file():
         raise ValueError(f"price file {shown!r} not found (looked in {path.parent})")
     tz = ZoneInfo(timezone) if timezone else None
@@ -77,4 +78,5 @@ def read_prices(
         raise ValueError(f"price file {shown!r} is not UTF-8 text") from None
     if len(times) < 2:
         raise ValueError(f"price file {shown!r} has fewer than two prices")
-    return tuple(times), tuple(prices)
+    assert first is not None
+    return tuple(times), tuple(prices), first.timestamp()

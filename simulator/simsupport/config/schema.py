@@ -160,6 +160,9 @@ class Channel(Frozen):
     categories: dict[Name, Share] | None = Field(
         default=None, description="category mix of this channel; default: the categories' shares"
     )
+    languages: dict[Name, Share] | None = Field(
+        default=None, description="language mix of this channel; default: customers.languages"
+    )
     kind: Literal["live", "backlog"] | None = Field(
         default=None,
         description="live (chat, phone: answered while the customer waits) or backlog (email, "

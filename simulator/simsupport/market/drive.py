@@ -60,6 +60,7 @@ def market_path(scenario: Scenario, streams: Streams, n: int) -> MarketPath:
     m = scenario.market
     assert m is not None
     step = m.step
+    first = m.start_price  # a replay starts at its recorded price instead
     if isinstance(m, RegimeMarket):
         names = list(m.regimes)
         vols = [m.regimes[k].daily_vol for k in names]
@@ -80,13 +81,11 @@ def market_path(scenario: Scenario, streams: Streams, n: int) -> MarketPath:
     elif isinstance(m, GarchMarket):
         vol, returns = garch_vol(n, step, m.daily_vol, m.alpha, m.beta, streams(stream_names.market("garch")))
     elif isinstance(m, ReplayMarket):
-        vol, returns, recorded_ref = _replay(m, n, streams)
+        vol, returns, recorded_ref, first = _replay(m, n, streams, scenario.start.timestamp())
     else:
         vol = np.full(n, m.response.reference_vol or 1.0)
         returns = np.zeros(n)
     vol = vol.copy()
-    # a replay starts at its recorded price; the models start at start_price
-    first = m.series[1][0] if isinstance(m, ReplayMarket) else m.start_price
     log_price = math.log(first) + np.cumsum(returns)
     # the calm level comes from the market as given, before shocks (and, for a replay,
     # from the recording itself, not from how much of it this run uses)
@@ -95,31 +94,51 @@ def market_path(scenario: Scenario, streams: Streams, n: int) -> MarketPath:
     return MarketPath(step=step, price=np.exp(log_price), vol=vol, reference_vol=ref)
 
 
-def _replay(m: ReplayMarket, n: int, streams: Streams) -> tuple[np.ndarray, np.ndarray, float]:
-    """Grid volatility and returns of the recorded series (forward-filled), optionally
-    block-bootstrapped, and the median realised volatility of the recording."""
-    times, prices = (np.asarray(a) for a in m.series)
-    step = m.step
+def recorded_volatility(times: np.ndarray, prices: np.ndarray, step: float, window: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """A price recording on the step grid (forward-filled): (log price, realised volatility,
+    calm level = the median realised volatility of the whole recording). `simsupport fit`
+    uses the same numbers, so a fitted elasticity means what the replay will do with it."""
     grid = np.arange(int(times[-1] // step) + 1) * step
     idx = np.searchsorted(times, grid, side="right") - 1
     log_p = np.log(prices[idx])
+    vol = realised_vol(log_p, step, window)
+    return log_p, vol, float(np.median(vol))
+
+
+def replay_volatility(m: ReplayMarket) -> tuple[np.ndarray, np.ndarray, float]:
+    times, prices = (np.asarray(a) for a in m.series)
+    return recorded_volatility(times, prices, m.step, m.window)
+
+
+def _replay(m: ReplayMarket, n: int, streams: Streams, start: float) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """Grid volatility and returns of the recorded series (forward-filled), optionally
+    block-bootstrapped, the median realised volatility of the recording and the first price.
+    With align: clock the run starts `start - first row` into the recording, with the
+    volatility window already filled by the recording before it."""
+    log_p, recorded_vol, recorded_ref = replay_volatility(m)
+    step = m.step
     returns = np.diff(log_p, prepend=log_p[0])
-    recorded_ref = float(np.median(realised_vol(log_p, step, m.window)))
-    if m.bootstrap is not None:
-        block = max(1, int(round(m.bootstrap.block / step)))
-        rng = streams(stream_names.market("bootstrap"))
-        pieces, total = [], 0
-        while total < n:
-            start = int(rng.integers(0, max(1, len(returns) - block + 1)))
-            piece = returns[start : start + block]
-            pieces.append(piece)
-            total += len(piece)
-        returns = np.concatenate(pieces)[:n]
-    vol = realised_vol(np.cumsum(returns), step, m.window)
+    if m.align == "clock":
+        k0 = min(max(0, int(round((start - m.first_epoch) / step))), len(log_p) - 1)
+        vol, returns, first = recorded_vol[k0:], returns[k0:].copy(), float(math.exp(log_p[k0]))
+        returns[0] = 0.0
+    else:
+        first = float(math.exp(log_p[0]))
+        if m.bootstrap is not None:
+            block = max(1, int(round(m.bootstrap.block / step)))
+            rng = streams(stream_names.market("bootstrap"))
+            pieces, total = [], 0
+            while total < n:
+                at = int(rng.integers(0, max(1, len(returns) - block + 1)))
+                piece = returns[at : at + block]
+                pieces.append(piece)
+                total += len(piece)
+            returns = np.concatenate(pieces)[:n]
+        vol = realised_vol(np.cumsum(returns), step, m.window)
     if len(returns) < n:  # past the recording: a flat price, the last volatility held
         vol = np.concatenate([vol, np.full(n - len(vol), vol[-1])])
         returns = np.concatenate([returns, np.zeros(n - len(returns))])
-    return vol[:n], returns[:n], recorded_ref
+    return vol[:n], returns[:n], recorded_ref, first
 
 
 def build_drive(scenario: Scenario, streams: Streams, until: float) -> Drive | None:

@@ -24,6 +24,7 @@ import numpy as np
 from .. import streams as names
 from ..config.base import on_duty
 from ..config.derived import (
+    channel_languages,
     channel_mix,
     entry_tier,
     escalation_targets,
@@ -348,10 +349,11 @@ def build_plan(s: Scenario, replication: int = 0) -> DeskPlan:
     bot = s.chatbot if s.has_journey else None
     for ci, name in enumerate(s.channels):
         mix = channel_mix(s, s.channels[name])
+        langs = channel_languages(s, s.channels[name])
         members: list[int] = []
         cum: list[float] = []
         for cat_name in s.categories:
-            for lang, lshare in s.customers.languages.items():
+            for lang, lshare in langs.items():
                 for vip, vshare in vips:
                     extra: dict[str, Any] = {}
                     if s.has_journey:

@@ -1,0 +1,70 @@
+"""The files of `simsupport fit --report` and `simsupport backtest`: tidy tables (CSV, Parquet)
+and the plots, each written atomically."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..fit.backtest import Backtest
+from ..fit.learn import FitResult
+from ..fit.table import COLUMNS
+from .files import atomic_write
+from .fit_plots import poor_fits, write_fit_plots
+
+
+def _csv(frame: pd.DataFrame, path: Path) -> Path:
+    return atomic_write(path, lambda p: frame.to_csv(p, index=False))
+
+
+def write_estimates(res: FitResult, rows: list[dict[str, Any]], out: Path, log: pd.DataFrame | None) -> list[Path]:
+    """estimates.csv (every estimate with its 95% CI and n), warnings.txt and the fit plots."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = [_csv(pd.DataFrame(rows, columns=list(COLUMNS)), out / "estimates.csv")]
+    warnings = poor_fits(res)
+    text = "".join(f"- {w}\n" for w in warnings) or "no warnings\n"
+    written.append(atomic_write(out / "warnings.txt", lambda p: p.write_text(text, encoding="utf-8")))
+    written += write_fit_plots(res, out, log)
+    return written
+
+
+def write_backtest(bt: Backtest, out: Path) -> list[Path]:
+    """days.csv, intervals.parquet, coverage.csv and backtest.png."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = [_csv(bt.coverage, out / "coverage.csv"), _csv(bt.days, out / "days.csv")]
+    written.append(atomic_write(out / "intervals.parquet", lambda p: bt.intervals.to_parquet(p, index=False)))
+    written.append(plot_backtest(bt, out / "backtest.png"))
+    return written
+
+
+def plot_backtest(bt: Backtest, path: Path) -> Path:
+    """Actual daily volume over the simulated 5-95% band, one panel per channel."""
+    import matplotlib  # noqa: PLC0415 - only when a plot is drawn
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    channels = list(bt.coverage["channel"])
+    fig, axes = plt.subplots(len(channels), 1, figsize=(11, 2.6 * len(channels) + 0.6), squeeze=False)
+    for ax, name in zip(axes[:, 0], channels, strict=True):
+        d = bt.days[bt.days["channel"] == name]
+        x = pd.to_datetime(d["date"])
+        ax.fill_between(x, d["sim_p05"], d["sim_p95"], step="mid", color="#9ecae1", alpha=0.7, label="simulated 5-95%")
+        ax.plot(x, d["sim_p50"], color="#3182bd", lw=1, label="simulated median")
+        inside = d["inside"].to_numpy(dtype=bool)
+        ax.plot(x[inside], d["actual"][inside], "o", ms=3.5, color="#222222", label="actual, inside")
+        ax.plot(x[~inside], d["actual"][~inside], "o", ms=4.5, color="#d62728", label="actual, outside")
+        cov = bt.coverage.set_index("channel").loc[name]
+        ax.set_title(f"{name}: {int(cov['days_inside'])} of {int(cov['days'])} days inside the band ({cov['day_coverage']:.0%}; "
+                     f"intervals {cov['interval_coverage']:.0%}; a correct model: {cov['expected_coverage']:.0%})", fontsize=10, loc="left")
+        ax.set_ylabel("contacts per day")
+        ax.set_ylim(bottom=0)
+        ax.grid(alpha=0.3)
+    axes[0, 0].legend(loc="upper left", fontsize=8, ncol=4)
+    fig.suptitle("Backtest: actual daily volume against the simulated band (local days)", fontsize=12, x=0.01, ha="left")
+    fig.tight_layout()
+    atomic_write(path, lambda p: fig.savefig(p, dpi=110, format="png"))
+    plt.close(fig)
+    return path
