@@ -224,3 +224,50 @@ def test_price_file_with_a_gap_is_refused(tmp_path: Path, history: Path, capsys:
 def test_exactly_one_history_is_needed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out = _main(capsys, "fit", "--out", str(tmp_path / "f.yaml"))
     assert code == 2 and "exactly one of --tickets" in " ".join(out.split())
+
+
+@pytest.fixture(scope="module")
+def based(history: Path) -> Path:
+    """The truth scenario as a base, with a category and a language the history never saw."""
+    from ruamel.yaml import YAML  # noqa: PLC0415 - only this fixture edits YAML
+
+    yaml = YAML()
+    tree = yaml.load((history / "truth.yaml").read_text(encoding="utf-8"))
+    tree["categories"]["account"]["share"] = 0.30
+    tree["categories"]["api"] = {"share": 0.05, "handle_time": {"dist": "exponential", "mean": "20min"}}
+    tree["customers"]["languages"] = {"en": 0.55, "zh": 0.3, "es": 0.1, "ko": 0.05}
+    base = history / "base.yaml"
+    with base.open("w", encoding="utf-8") as fh:
+        yaml.dump(tree, fh)
+    out = history / "fitted-base.yaml"
+    code, text = _cli("fit", "--tickets", str(history / "tickets.csv"), "--prices", str(history / "prices.csv"),
+                      "--base", str(base), "--out", str(out))
+    assert code == 0, text
+    return out
+
+
+def test_base_keeps_pools_routing_and_slas(history: Path, based: Path) -> None:
+    base = load_scenario(history / "base.yaml")
+    fitted = load_scenario(based)
+    assert fitted.pools == base.pools and fitted.routing == base.routing
+    assert {c: ch.sla for c, ch in fitted.channels.items()} == {c: ch.sla for c, ch in base.channels.items()}
+    assert {c: ch.timezone for c, ch in fitted.channels.items()} == {c: ch.timezone for c, ch in base.channels.items()}
+    assert fitted.categories["api"].share == 0.0 and fitted.customers.languages["ko"] == 0.0
+    assert fitted.start == base.start and fitted.horizon == base.horizon
+    assert fitted.channels["chat"].rate != base.channels["chat"].rate  # replaced by what the data say
+    assert fitted.market is not None and fitted.market.align == "clock"
+
+
+def test_backtest_kpis_against_the_real_roster(based: Path, history: Path) -> None:
+    out = history / "bt-kpis"
+    code, text = _cli("backtest", str(based), "--tickets", str(history / "tickets.csv"), "-r", "6", "--kpis",
+                      "--workers", "2", "--out", str(out))
+    assert code == 0, text
+    k = pd.read_csv(out / "kpis.csv")
+    assert set(k["metric"]) == {"asa_s", "service_level", "abandoned_share"}
+    p = expected_coverage(6)
+    for (ch, metric), g in k.groupby(["channel", "metric"]):
+        if metric == "abandoned_share" and ch == "email":
+            continue  # nobody abandons email: a band of zeros
+        assert g["inside"].mean() >= stats.binom.ppf(0.001, len(g), p) / len(g), (ch, metric, g["inside"].mean())
+    assert (out / "backtest-kpis.png").is_file()

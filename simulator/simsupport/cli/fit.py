@@ -22,7 +22,8 @@ from ..fit.scenario import build_tree
 from ..fit.table import estimate_rows
 from ..outputs.files import atomic_write
 from ..outputs.fit_files import write_backtest, write_estimates
-from .console import console
+from ..experiment.replications import default_workers
+from .console import ProgressBar, console
 
 History = TicketHistory | VolumeHistory
 
@@ -177,8 +178,11 @@ def _date(text: str | None, timezone: str | None, option: str) -> pd.Timestamp |
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder [results/<scenario>-backtest].")
 @click.option("--columns", help="Map the file's column names: created_at=Created,channel=Via,...")
 @click.option("--timezone", help="IANA zone of stamps without an offset.")
+@click.option("--kpis", is_flag=True, help="Also run the whole desk (its pools as the real roster) and compare ASA, service level and abandonment per day.")
+@click.option("--workers", "-w", type=click.IntRange(1), help="Local worker processes for --kpis [all cores].")
 def backtest(scenario: Path, tickets: Path | None, volumes: Path | None, prices: Path | None, replications: int,
-             train_until: str | None, out: Path | None, columns: str | None, timezone: str | None) -> None:
+             train_until: str | None, out: Path | None, columns: str | None, timezone: str | None, kpis: bool,
+             workers: int | None) -> None:
     """Simulate the history's own window (the recorded prices replayed) and compare volumes per channel and day with what happened.
 
     Prints, per channel, the share of days and of intervals whose actual volume lies inside the
@@ -194,7 +198,12 @@ def backtest(scenario: Path, tickets: Path | None, volumes: Path | None, prices:
         target = out / "trained.yaml"
         write_fitted(res, target, scenario, f"# refitted by simsupport backtest on {h.path} before {train_until}\n")
         say.print(f"refitted on the history before {train_until}: {target}")
-    bt = run_backtest(target, h, replications, since=cut, prices=prices)
+    if kpis:
+        with ProgressBar(replications, "backtest: the whole desk") as bar:
+            bt = run_backtest(target, h, replications, since=cut, prices=prices, kpis=True,
+                              workers=workers or default_workers(), progress=bar)
+    else:
+        bt = run_backtest(target, h, replications, since=cut, prices=prices)
     written = write_backtest(bt, out)
     t = Table(title=f"backtest of {target} on {h.path} ({replications} replications, band 5-95%)", title_justify="left")
     for col in ("channel", "days", "days inside", "day coverage", "intervals", "interval coverage", "expected"):
@@ -204,4 +213,15 @@ def backtest(scenario: Path, tickets: Path | None, volumes: Path | None, prices:
                   f"{r.interval_coverage:.0%}", f"{r.expected_coverage:.0%}")
     say.print("expected: the share a correct model reaches with this many replications (the band's own sampling)")
     say.print(t)
+    if bt.kpis is not None and not bt.kpis.empty:
+        k = Table(title="service per day: actual inside the simulated 5-95% band", title_justify="left")
+        for col in ("channel", "metric", "days", "inside", "actual mean", "simulated median"):
+            k.add_column(col, justify="left" if col in ("channel", "metric") else "right")
+        for (ch, metric), g in bt.kpis.groupby(["channel", "metric"]):
+            fmt = "{:.1%}" if metric != "asa_s" else "{:.0f}s"
+            k.add_row(str(ch), str(metric), str(len(g)), f"{g['inside'].mean():.0%}", fmt.format(g["actual"].mean()),
+                      fmt.format(g["sim_p50"].mean()))
+        say.print(k)
+    if bt.missing:
+        say.print(f"not in the history, not compared: {', '.join(bt.missing)}")
     say.print("wrote " + ", ".join(str(x) for x in written))

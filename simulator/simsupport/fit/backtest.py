@@ -11,6 +11,7 @@ a fraction of its cost, so 30 replications of months of history take seconds.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,14 +22,15 @@ from .. import streams as stream_names
 from ..config.load import read_data, scenario_from_dict
 from ..config.schema import Scenario
 from ..errors import ScenarioError
+from ..experiment.replications import run_replications
 from ..market.drive import build_drive
 from ..plan.rates import make_rate
 from ..rng import Streams
 from .arrivals import CountGrid, day_bounds, keep_days
+from .kpis import BAND, actual_kpis, compare_kpis, simulated_kpis
 from .history import TicketHistory, VolumeHistory, read_price_history
 from .learn import ticket_grids, volume_grids
 
-BAND = (0.05, 0.95)
 
 
 def expected_coverage(replications: int) -> float:
@@ -64,6 +66,7 @@ class Backtest:
     intervals: pd.DataFrame  # channel, start (UTC), local_start, actual, sim_p05, sim_p95, inside
     coverage: pd.DataFrame  # channel, days, days_inside, day_coverage, intervals, interval_coverage
     missing: list[str] = field(default_factory=list)  # scenario channels the history does not have
+    kpis: pd.DataFrame | None = None  # channel, date, metric, actual, sim_p05, sim_p50, sim_p95, inside
 
 
 def compare(names: list[str], grids: dict[str, CountGrid], sims: dict[str, np.ndarray]) -> Backtest:
@@ -98,8 +101,11 @@ def compare(names: list[str], grids: dict[str, CountGrid], sims: dict[str, np.nd
 
 
 def run_backtest(path: Path, h: TicketHistory | VolumeHistory, replications: int, since: pd.Timestamp | None = None,
-                 prices: Path | None = None) -> Backtest:
-    """Simulate the history's window with the scenario (its replay aligned to the clock) and compare."""
+                 prices: Path | None = None, kpis: bool = False, workers: int = 1,
+                 progress: Callable[[int, int], None] | None = None) -> Backtest:
+    """Simulate the history's window with the scenario (its replay aligned to the clock) and
+    compare volumes; with `kpis`, also run the whole desk (the scenario's pools taken as the
+    real roster) and compare ASA, service level and abandonment per day."""
     tree, data = read_data(path)
     data = dict(data)
     if prices is not None:
@@ -133,4 +139,13 @@ def run_backtest(path: Path, h: TicketHistory | VolumeHistory, replications: int
                                   overridden=frozenset({"start", "horizon", "warmup"}), staffing_as_given=False)
     sims = simulated_counts(scenario, grids, replications)
     bt = compare(list(grids), grids, sims)
-    return Backtest(bt.days, bt.intervals, bt.coverage, missing)
+    table = None
+    if kpis:
+        if not isinstance(h, TicketHistory) or not {"wait_s", "outcome"} <= set(h.frame.columns):
+            raise ScenarioError("--kpis needs a ticket log with outcome and wait_s columns", file=h.path)
+        results = run_replications(scenario, replications, workers=workers, progress=progress)
+        log = h.frame.loc[(h.frame["created_at"] >= lo) & (h.frame["created_at"] < hi)]
+        keep = {(c, d) for c, g in grids.items() for d in g.days}
+        table = compare_kpis(actual_kpis(log, scenario), simulated_kpis(scenario, results))
+        table = table.loc[[(c, d) in keep for c, d in zip(table["channel"], table["date"], strict=True)]]
+    return Backtest(bt.days, bt.intervals, bt.coverage, missing, table)

@@ -173,9 +173,12 @@ def _customers(tree: CommentedMap, res: FitResult) -> None:
     cust = tree.setdefault("customers", CommentedMap())
     shares = _shares_of(res.languages)
     if shares:
-        cust["languages"] = _flow(_round_shares(shares))
+        old = list(cust.get("languages") or {})
+        # a base language nobody wrote in stays, at share 0 (its pools still name it)
+        cust["languages"] = _flow({**_round_shares(shares), **{k: 0.0 for k in old if k not in shares}})
         n = next(iter(shares.values())).n
-        _note(cust, "languages", f"observed shares, n={n:,} contacts")
+        _note(cust, "languages", f"observed shares, n={n:,} contacts"
+              + ("; 0: not in the history" if any(k not in shares for k in old) else ""))
     if res.vip is not None and math.isfinite(res.vip.value):
         cust["vip_share"] = round(res.vip.value, 4)
         _note(cust, "vip_share", _ci(res.vip, "{:.3f}"))
@@ -196,6 +199,9 @@ def _categories(tree: CommentedMap, res: FitResult) -> None:
     names = _category_names(res)
     calm = res.mix.shares if res.mix is not None else _shares_of(res.categories)
     rounded = _round_shares(calm) if calm else {names[0]: 1.0}
+    for cname in [k for k in cats if k not in names]:
+        cats[cname]["share"] = 0.0  # a base category nobody asked about in the history
+        _note(cats[cname], "share", "not in the history")
     for cname in names:
         c = cats.setdefault(cname, CommentedMap())
         c["share"] = rounded.get(cname, 0.0)
@@ -205,9 +211,14 @@ def _categories(tree: CommentedMap, res: FitResult) -> None:
         if h is not None and h.fit.dist is not None:
             c["handle_time"] = _dist(scenario_distribution(h.fit))
             _note(c, "handle_time", f"{h.fit.dist} by AIC; mean {_ci(h.fit.mean, '{:.0f}', 's')}")
-            if h.by_channel:
-                c["by_channel"] = _flow({ch: round(e.value, 3) for ch, e in h.by_channel.items()})
-                _note(c, "by_channel", "; ".join(f"{ch} {_ci(e, '{:.2f}')}" for ch, e in h.by_channel.items()))
+            kept = {ch: v for ch, v in (c.get("by_channel") or {}).items() if ch not in h.multipliers_all}
+            kept.update({ch: round(e.value, 3) for ch, e in h.by_channel.items()})
+            if kept:
+                c["by_channel"] = _flow(kept)
+                _note(c, "by_channel", "; ".join(f"{ch} {_ci(e, '{:.2f}')}" for ch, e in h.by_channel.items())
+                      or "as in the base scenario")
+            elif "by_channel" in c:
+                del c["by_channel"]  # the history shows no channel differing
         elif "handle_time" not in c:
             mean = _mean_aht(res)
             c["handle_time"] = _dist({"dist": "exponential", "mean": mean})
@@ -294,7 +305,7 @@ def _market(tree: CommentedMap, res: FitResult, price_file: str) -> None:
         tree["market"] = m
     m["model"] = "replay"
     m["file"] = price_file
-    m["align"] = "clock"
+    m["align"] = "clock" if _inside_recording(tree, res) else "start"
     m["step"] = f"{res.prices.step:g}s"
     m["window"] = f"{res.prices.window:g}s"
     resp = m.setdefault("response", CommentedMap())
@@ -314,6 +325,20 @@ def _overdispersion(resp: CommentedMap, res: FitResult) -> None:
         resp["overdispersion"] = _flow({"cv": round(res.overdispersion.value, 3)})
         _note(resp, "overdispersion", "day-level cv after profile, market and Poisson noise; "
               + _ci(res.overdispersion, "{:.3f}"))
+
+
+def _inside_recording(tree: CommentedMap, res: FitResult) -> bool:
+    """Does the scenario start inside the price recording? (A base scenario planning a future
+    week replays the recording from its first row instead: align: start.)"""
+    assert res.prices is not None
+    try:
+        start = pd.Timestamp(str(tree.get("start", "")))
+    except ValueError:
+        return False
+    if start is pd.NaT or str(tree.get("start", "")) == "":
+        return False
+    start = start.tz_localize("UTC") if start.tzinfo is None else start.tz_convert("UTC")
+    return float(res.prices.epoch[0]) <= start.timestamp() <= float(res.prices.epoch[-1])
 
 
 def _chatbot(tree: CommentedMap, res: FitResult) -> None:
