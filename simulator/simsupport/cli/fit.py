@@ -22,6 +22,7 @@ from ..fit.scenario import build_tree
 from ..fit.table import estimate_rows
 from ..outputs.files import atomic_write
 from ..outputs.fit_files import write_backtest, write_estimates
+from ..outputs.fit_plots import poor_fits
 from ..experiment.replications import default_workers
 from .console import ProgressBar, console
 
@@ -151,7 +152,7 @@ def fit(tickets: Path | None, volumes: Path | None, prices: Path | None, base: P
         log = h.frame if cut is None or not isinstance(h, TicketHistory) else h.frame.loc[h.frame["created_at"] < cut]
         written += write_estimates(res, rows, report, log if isinstance(h, TicketHistory) else None)
     say.print(_summary(res))
-    for w in res.warnings:
+    for w in poor_fits(res):
         say.print(f"[yellow]warning:[/] {w}")
     say.print("wrote " + ", ".join(str(x) for x in written))
 

@@ -172,7 +172,7 @@ class ArrivalFit:
     day_ratio: np.ndarray  # observed / expected per day (NaN for days left out)
     n_contacts: int
     n_days: int
-    dispersion: float  # Pearson chi2 / df of the interval counts
+    dispersion: float  # Pearson chi2 / df of interval counts within days (1: Poisson given the day)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -277,18 +277,18 @@ def _solve(grid: CountGrid, market: MarketSteps | None, use: np.ndarray):
         return g[rows], dg[rows]
 
     day_level = 1 + len(day_cols) + (market is not None)
-    b, e, k, mu, cov = fit_day_model(y, X, offset, market is not None, grid.day[rows], day_level)
+    b, e, k, mu, cov, phi = fit_day_model(y, X, offset, market is not None, grid.day[rows], day_level)
     mu_all = np.full(len(grid.counts), np.nan)
     mu_all[rows] = mu
     mu_all[use & ~fit_use] = 0.0
-    return mu_all, b, e, k, cov, X, y, rows, slot_cols, day_cols, slots_on, days_on, ref_slot, ref_day
+    return mu_all, b, e, k, cov, phi, X, y, rows, slot_cols, day_cols, slots_on, days_on, ref_slot, ref_day
 
 
 def _final(grid: CountGrid, market: MarketSteps | None, use: np.ndarray, warnings: list[str]) -> ArrivalFit:
     res = _solve(grid, market, use)
     if res is None:
         raise ValueError("no contacts in the window")
-    mu_all, b, e, k, cov, X, y, rows, slot_cols, day_cols, slots_on, days_on, ref_slot, ref_day = res
+    mu_all, b, e, k, cov, phi, X, y, rows, slot_cols, day_cols, slots_on, days_on, ref_slot, ref_day = res
     with_e = market is not None
     slots = grid.slots
     delta = np.full(slots, -np.inf)
@@ -328,7 +328,7 @@ def _final(grid: CountGrid, market: MarketSteps | None, use: np.ndarray, warning
         se_e = math.sqrt(max(float(cov[-1, -1]), 0.0))
         elasticity = Estimate.normal(e, se_e, n_days, "days")
     mu = mu_all[rows]
-    dispersion = float(np.sum((y - mu) ** 2 / np.maximum(mu, 1e-12)) / max(len(y) - cov.shape[0], 1))
+    dispersion = phi  # within days, given each day's factor: what the model does not capture
     cv = cv_estimate(y, mu, grid.day[rows], k)
     ratio = _day_ratio(grid, mu_all, use)
     if cv.warnings:

@@ -70,7 +70,11 @@ class Backtest:
 
 
 def compare(names: list[str], grids: dict[str, CountGrid], sims: dict[str, np.ndarray]) -> Backtest:
-    """Actual against the simulated band, per day and per interval, and the share inside."""
+    """Actual against the simulated band, per day and per interval, and the share inside.
+
+    A day or interval the model keeps closed (every replication 0) where nothing happened is
+    neither a hit nor a miss: counting the nights and weekends of a closed desk as hits would
+    flatter any model. They stay in the tables with `closed` set."""
     day_rows, int_rows, cov_rows = [], [], []
     lo_q, hi_q = BAND
     for name in names:
@@ -80,22 +84,27 @@ def compare(names: list[str], grids: dict[str, CountGrid], sims: dict[str, np.nd
         sim_d = np.stack([np.bincount(g.day, weights=s, minlength=ndays) for s in sim])
         q = np.quantile(sim_d, [lo_q, 0.5, hi_q], axis=0)
         inside_d = (actual_d >= q[0]) & (actual_d <= q[2])
+        closed_d = (sim_d.max(axis=0) == 0) & (actual_d == 0)
         day_rows.append(pd.DataFrame({
             "channel": name, "date": g.days.date, "actual": actual_d, "sim_p05": q[0], "sim_p50": q[1],
-            "sim_p95": q[2], "inside": inside_d,
+            "sim_p95": q[2], "inside": inside_d, "closed": closed_d,
         }))  # fmt: skip
         qi = np.quantile(sim, [lo_q, hi_q], axis=0)
         inside_i = (g.counts >= qi[0]) & (g.counts <= qi[1])
+        closed_i = (sim.max(axis=0) == 0) & (g.counts == 0)
         start = pd.to_datetime(g.start, unit="s", utc=True)
         int_rows.append(pd.DataFrame({
             "channel": name, "start": start, "local_start": start.tz_convert(g.tz).tz_localize(None),
-            "actual": g.counts, "sim_p05": qi[0], "sim_p95": qi[1], "inside": inside_i,
+            "actual": g.counts, "sim_p05": qi[0], "sim_p95": qi[1], "inside": inside_i, "closed": closed_i,
         }))  # fmt: skip
+        open_d, open_i = ~closed_d, ~closed_i
         cov_rows.append({
-            "channel": name, "days": ndays, "days_inside": int(inside_d.sum()),
-            "day_coverage": float(inside_d.mean()) if ndays else math.nan, "intervals": len(g.counts),
-            "interval_coverage": float(inside_i.mean()) if len(g.counts) else math.nan,
+            "channel": name, "days": int(open_d.sum()), "days_inside": int(inside_d[open_d].sum()),
+            "day_coverage": float(inside_d[open_d].mean()) if open_d.any() else math.nan,
+            "intervals": int(open_i.sum()),
+            "interval_coverage": float(inside_i[open_i].mean()) if open_i.any() else math.nan,
             "expected_coverage": expected_coverage(sim.shape[0]),
+            "closed_days": int(closed_d.sum()), "closed_intervals": int(closed_i.sum()),
         })  # fmt: skip
     return Backtest(pd.concat(day_rows, ignore_index=True), pd.concat(int_rows, ignore_index=True), pd.DataFrame(cov_rows))
 
@@ -116,7 +125,11 @@ def run_backtest(path: Path, h: TicketHistory | VolumeHistory, replications: int
     if isinstance(h, TicketHistory):
         _, grids = ticket_grids(h, zones, since)
     else:
-        _, grids = volume_grids(h, zones, since)
+        rep, grids = volume_grids(h, zones, since)
+        for name, g in list(grids.items()):  # a day missing from a report is missing, not quiet
+            sub = rep.loc[rep["channel"] == name, "interval_start"]
+            seen = set(sub.dt.tz_convert(g.tz).dt.tz_localize(None).dt.normalize())
+            grids[name] = keep_days(g, np.array([d in seen for d in g.days]))
     missing = sorted(set(zones) - set(grids))
     market = data.get("market") or {}
     if market.get("model") == "replay" and market.get("align") == "clock":

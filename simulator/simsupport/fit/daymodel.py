@@ -51,10 +51,11 @@ def _best_k(Y: np.ndarray, M: np.ndarray) -> float:
 
 
 def fit_day_model(y: np.ndarray, X: np.ndarray, offset: Offset, with_e: bool, day: np.ndarray,
-                  day_level: int = 1, iters: int = 80) -> tuple[np.ndarray, float, float, np.ndarray, np.ndarray]:
+                  day_level: int = 1, iters: int = 80) -> tuple[np.ndarray, float, float, np.ndarray, np.ndarray, float]:
     """Maximum likelihood (b, e, k) for log mu = X b + g(e) with gamma day factors; returns
-    (b, e, k, mu, covariance of (b, e)) with the covariance from the expected information,
-    inflated by the within-day Pearson dispersion where that exceeds 1.
+    (b, e, k, mu, covariance of (b, e), phi) with the covariance from the expected information,
+    inflated by phi, the within-day Pearson dispersion (given each day's factor), where that
+    exceeds 1.
 
     `day_level` parameters (level, weekday weights, elasticity) are learned from the same day
     totals that measure the day factor, and soak up part of its variance (four Mondays fit the
@@ -108,7 +109,7 @@ def fit_day_model(y: np.ndarray, X: np.ndarray, offset: Offset, with_e: bool, da
     w = ((Y + k) / (M + k))[day]  # the day factor's posterior mean
     dof = max(len(y) - Z.shape[1] - ndays, 1)
     phi = float(np.sum((y - w * mu) ** 2 / np.maximum(w * mu, 1e-12)) / dof)
-    return b, e, k, mu, cov * max(phi, 1.0)
+    return b, e, k, mu, cov * max(phi, 1.0), phi
 
 
 def _information(y: np.ndarray, Z: np.ndarray, mu: np.ndarray, day: np.ndarray, ndays: int,
@@ -132,12 +133,17 @@ def cv_estimate(y: np.ndarray, mu: np.ndarray, day: np.ndarray, k: float) -> Est
     if ndays < 3:
         return Estimate(0.0, math.nan, math.nan, ndays, math.nan, "days", ("too few days for over-dispersion",))
     cv = 0.0 if k >= K_MAX * 0.999 else 1.0 / math.sqrt(k)
-    top = _k_loglik(Y, M, k)
-    grid = np.concatenate([[1e-4], np.linspace(0.0025, max(1.0, 3 * cv), 400)])
-    prof = np.array([_k_loglik(Y, M, 1.0 / c**2) for c in grid])
-    inside = grid[prof >= top - 0.5 * 3.841458820694124]
-    lo = 0.0 if inside.size == 0 or inside.min() <= 1e-4 else float(inside.min())
-    hi = float(inside.max()) if inside.size else math.nan
+    cut = _k_loglik(Y, M, k) - 0.5 * 3.841458820694124
+
+    def drop(c: float) -> float:
+        return _k_loglik(Y, M, 1.0 / max(c, 1e-4) ** 2) - cut
+
+    floor = 1e-4
+    lo = 0.0 if cv <= floor or drop(floor) >= 0 else float(optimize.brentq(drop, floor, cv))
+    top = max(cv, floor) * 2 + 0.01
+    while drop(top) > 0 and top < 100:
+        top *= 2
+    hi = float(optimize.brentq(drop, max(cv, floor), top)) if drop(top) < 0 else math.nan
     se = (hi - lo) / (2 * Z95) if math.isfinite(hi) else math.nan
     warns = (f"only {ndays} days: the over-dispersion cv is rough",) if ndays < 14 else ()
     return Estimate(cv, min(lo, cv), max(hi, cv), ndays, se, "days", warns)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .arrivals import QUARTER, CountGrid, MarketSteps, count_grid, day_window, fit_arrivals, market_steps, whole_days
-from .estimate import Estimate
+from .estimate import Z95, Estimate
 from .history import TicketHistory, VolumeHistory
 from .market import ElasticityChoice, MixFit, choose_elasticity, fit_mix, log2_ratio_at
 from .patience import PatienceFit, fit_patience_by_channel
@@ -57,6 +57,7 @@ class FitResult:
     retry: object | None = None
     aht: dict[str, Estimate] = field(default_factory=dict)  # volumes: mean handle per channel
     zones: dict[str, str] = field(default_factory=dict)  # each channel's own clock
+    abandons: set[str] = field(default_factory=set)  # channels an interval report shows abandons on
     warnings: list[str] = field(default_factory=list)
 
 
@@ -99,20 +100,7 @@ def _finish_arrivals(res: FitResult) -> None:
         per = {c: f.elasticity for c, f in res.arrivals.items() if f.elasticity is not None}
         if per:
             res.elasticity = choose_elasticity(per)
-    fits = [f.cv for f in res.arrivals.values() if math.isfinite(f.cv.value)]
-    if fits:
-        w = np.array([1 / f.se**2 if math.isfinite(f.se) and f.se > 0 else 0.0 for f in fits])
-        cv2 = np.array([f.value**2 for f in fits])
-        if w.sum() > 0:
-            mean = float((w * cv2).sum() / w.sum())
-            se2 = float(1 / math.sqrt(w.sum()))
-        else:
-            mean, se2 = float(cv2.mean()), math.nan
-        n = max(f.n for f in fits)
-        cv = math.sqrt(max(mean, 0.0))
-        lo = math.sqrt(max(mean - 1.96 * se2, 0.0)) if math.isfinite(se2) else math.nan
-        hi = math.sqrt(max(mean + 1.96 * se2, 0.0)) if math.isfinite(se2) else math.nan
-        res.overdispersion = Estimate(cv, lo, hi, n, se2 / (2 * cv) if cv > 0 else math.nan, "days")
+    res.overdispersion = pooled_cv([f.cv for f in res.arrivals.values() if math.isfinite(f.cv.value)])
     for name, f in res.arrivals.items():
         res.warnings.extend(f"{name}: {w}" for w in f.warnings)
 
@@ -158,6 +146,26 @@ def volume_grids(h: VolumeHistory, tz: str | dict[str, str], since: pd.Timestamp
         sel = channel == name
         grids[name] = count_grid(epoch[sel], offered[sel], lo, hi, zone, width)
     return rep, grids
+
+
+def pooled_cv(fits: list[Estimate]) -> Estimate | None:
+    """One day factor for every channel (the simulator shares it): the channels' cv^2 pooled by
+    inverse variance, its interval on the cv^2 scale (se of cv^2 = 2 cv se(cv)); a single
+    channel's estimate as it is."""
+    if not fits:
+        return None
+    if len(fits) == 1:
+        return fits[0]
+    v = np.array([f.value**2 for f in fits])
+    se = np.array([2 * max(f.value, 1e-6) * f.se if math.isfinite(f.se) and f.se > 0 else math.nan for f in fits])
+    w = np.where(np.isfinite(se), 1 / np.where(np.isfinite(se), se, 1.0) ** 2, 0.0)
+    if w.sum() == 0:
+        return Estimate(math.sqrt(float(v.mean())), math.nan, math.nan, max(f.n for f in fits), math.nan, "days")
+    mean = float((w * v).sum() / w.sum())
+    se2 = float(1 / math.sqrt(w.sum()))
+    cv = math.sqrt(max(mean, 0.0))
+    lo, hi = math.sqrt(max(mean - Z95 * se2, 0.0)), math.sqrt(max(mean + Z95 * se2, 0.0))
+    return Estimate(cv, lo, hi, max(f.n for f in fits), se2 / (2 * cv) if cv > 0 else math.nan, "days")
 
 
 def learn_tickets(h: TicketHistory, prices: Prices | None = None, timezone: str | None = None,
@@ -209,6 +217,8 @@ def learn_volumes(h: VolumeHistory, prices: Prices | None = None, timezone: str 
     res = FitResult(h.path, "volumes", tz, (lo, hi), grids, fits, prices, warnings=warnings,
                     zones={c: g.tz for c, g in grids.items()})
     _finish_arrivals(res)
+    if "abandoned" in rep.columns:
+        res.abandons = set(rep.loc[rep["abandoned"].fillna(0) > 0, "channel"])
     if "aht_s" in rep.columns and rep["aht_s"].notna().any():
         for name in sorted(pd.unique(channel)):
             sub = rep.loc[(channel == name) & rep["aht_s"].notna()]

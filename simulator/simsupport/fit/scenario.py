@@ -237,9 +237,16 @@ def _mean_aht(res: FitResult) -> float:
     return sum(e.value * e.n for e in res.aht.values()) / max(n, 1)
 
 
+LIVE_WORDS = ("phone", "call", "voice", "chat", "social")
+
+
 def _live(res: FitResult, channel: str) -> bool:
+    """A channel answered while the customer waits: somebody abandoned it, or (an interval
+    report without waits) its name says phone or chat."""
     p = (res.patience or {}).get(channel)
-    return p is not None and p.dist is not None
+    if p is not None:
+        return p.dist is not None
+    return channel in res.abandons or any(w in channel.lower() for w in LIVE_WORDS)
 
 
 def _channels(tree: CommentedMap, res: FitResult, fresh: bool) -> None:

@@ -91,9 +91,10 @@ def plot_backtest(bt: Backtest, path: Path) -> Path:
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
     channels = list(bt.coverage["channel"])
-    fig, axes = plt.subplots(len(channels), 1, figsize=(11, 2.6 * len(channels) + 0.6), squeeze=False)
+    fig, axes = plt.subplots(len(channels), 1, figsize=(11, 2.6 * len(channels) + 1.1), squeeze=False,
+                             layout="constrained")
     for ax, name in zip(axes[:, 0], channels, strict=True):
-        d = bt.days[bt.days["channel"] == name]
+        d = bt.days[(bt.days["channel"] == name) & ~bt.days["closed"]]
         x = pd.to_datetime(d["date"])
         ax.fill_between(x, d["sim_p05"], d["sim_p95"], step="mid", color="#9ecae1", alpha=0.7, label="simulated 5-95%")
         ax.plot(x, d["sim_p50"], color="#3182bd", lw=1, label="simulated median")
@@ -106,9 +107,10 @@ def plot_backtest(bt: Backtest, path: Path) -> Path:
         ax.set_ylabel("contacts per day")
         ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
-    axes[0, 0].legend(loc="upper left", fontsize=8, ncol=4)
-    fig.suptitle("Backtest: actual daily volume against the simulated band (local days)", fontsize=12, x=0.01, ha="left")
-    fig.tight_layout()
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=4, fontsize=8.5, frameon=False)
+    fig.suptitle("Backtest: actual daily volume against the simulated band (local days; closed days left out)",
+                 fontsize=12, x=0.01, ha="left")
     atomic_write(path, lambda p: fig.savefig(p, dpi=110, format="png"))
     plt.close(fig)
     return path

@@ -145,7 +145,8 @@ def _figure_legend(fig: Any, axes: list[Any]) -> None:
     """One legend under the panels, from the panel with the most entries."""
     handles, labels = max((ax.get_legend_handles_labels() for ax in axes), key=lambda hl: len(hl[1]))
     if handles:
-        fig.legend(handles, labels, loc="outside lower center", ncol=2, fontsize=8.5, frameon=False)
+        fig.legend(handles, labels, loc="outside lower center", ncol=2 if fig.get_figwidth() >= 9 else 1, fontsize=8.5,
+                   frameon=False)
 
 
 def _p(p: float) -> str:
