@@ -60,6 +60,20 @@ def served(s: Scenario, pools: list[Pool], channel: str, category: str, language
     return any(pool_serves(s, p, channel, category, lg, vip) is not None for p in pools for lg in langs)
 
 
+def display_zone(s: Scenario, override: str | None = None) -> str:
+    """The clock results are shown in: --tz, else `report.timezone`, else the zone most pools
+    and channels use (ties: the first seen), else UTC."""
+    if override:
+        return override
+    if s.report.timezone:
+        return s.report.timezone
+    zones = [ch.timezone for ch in s.channels.values()] + [p.timezone for p in s.pools]
+    named = [z for z in zones if z != "UTC"]
+    if not named:
+        return "UTC"
+    return max(dict.fromkeys(named), key=named.count)
+
+
 def channel_languages(s: Scenario, channel: Channel) -> dict[str, float]:
     """Language shares on a channel (its own mix, or the customers' languages)."""
     return dict(channel.languages) if channel.languages is not None else dict(s.customers.languages)

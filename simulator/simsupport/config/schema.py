@@ -413,6 +413,16 @@ class Routing(Frozen):
 DEFAULT_START = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday, 00:00 UTC
 
 
+class Report(Frozen):
+    """How results are shown: the clock of plots, tables' `local_time` and the HTML report."""
+
+    timezone: TimeZone | None = Field(
+        default=None,
+        description="the desk's own clock for plots and reports (default: the zone most pools and channels use, "
+        "else UTC); stored timestamps stay in UTC",
+    )
+
+
 class Scenario(Frozen):
     """One support desk and how long to simulate it."""
 
@@ -439,6 +449,7 @@ class Scenario(Frozen):
     escalation: dict[Name, EscalationRule] | None = None
     initial: Initial | None = None
     experience: Experience | None = None
+    report: Report = Report()
 
     @field_validator("start")
     @classmethod
