@@ -12,7 +12,9 @@ group's --help lists them from COMMANDS), so that `simsupport --help` imports no
 from __future__ import annotations
 
 import importlib
+import signal
 import sys
+import threading
 import traceback
 from typing import Any
 
@@ -91,11 +93,25 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj = {"debug": debug}
 
 
+class Terminated(BaseException):
+    """SIGTERM (`timeout`, a cancelled CI job, `kill`): raised in the main thread like Ctrl-C, so
+    the run stops where it is, its workers are killed and what finished stays stored."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: runs the click group and turns errors into one message and an exit code."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         cli.main(args=argv, prog_name="simsupport", standalone_mode=False)
+    except Terminated:
+        click.echo("terminated (SIGTERM): stopped, workers killed; what finished is kept, rerun to resume", err=True)
+        sys.exit(143)
     except click.exceptions.Abort:
         click.echo("interrupted", err=True)
         sys.exit(130)

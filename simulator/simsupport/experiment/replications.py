@@ -1,7 +1,8 @@
 """Running replications: serially or in a local process pool, same numbers either way.
 
 Replication k of a scenario depends only on (scenario, seed, k) through its named random
-streams, so the executor changes the wall time and nothing else. Results come back ordered by
+streams, so the executor changes the wall time and nothing else (and a replication rerun after
+its worker died gives the same numbers). Results come back ordered by
 replication index whatever order they finished in.
 """
 
@@ -9,11 +10,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from ..config.schema import Scenario
 from ..engine import simulate
 from ..stats.result import ReplicationResult
+from .pool import WorkerPool, run_tasks
 
 Progress = Callable[[int, int], None]  # (done, total)
 
@@ -49,10 +50,11 @@ def run_replications(
             if progress:
                 progress(done, total)
     else:
-        with ProcessPoolExecutor(max_workers=min(workers, total)) as pool:
-            futures = {pool.submit(_one, scenario, k, record_tickets): k for k in indices}
-            for done, fut in enumerate(as_completed(futures), 1):
-                results[futures[fut]] = fut.result()
-                if progress:
-                    progress(done, total)
+        pool = WorkerPool(min(workers, total))
+        tasks = {k: (_one, (scenario, k, record_tickets)) for k in indices}
+        for done, (k, fut) in enumerate(run_tasks(pool, tasks), 1):
+            results[k] = fut.result()
+            if progress:
+                progress(done, total)
+        pool.close()
     return [results[k] for k in indices]

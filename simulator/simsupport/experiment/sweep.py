@@ -18,8 +18,7 @@ import math
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures import as_completed as cf_as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from ..config.schema import Scenario
 from ..engine import simulate
 from ..outputs.files import write_json
 from ..stats.summary import summarize
+from .pool import RETRIES, WorkerPool
 from .spec import Experiment, ExperimentSpec, Point, Precision, point_key
 from .statistics import mean_ci95
 
@@ -106,22 +106,14 @@ class Serial:
     def close(self) -> None:
         pass
 
+    def abort(self) -> None:
+        pass
 
-class Pool:
-    """A local process pool."""
+    def restart(self) -> None:
+        pass
 
-    def __init__(self, workers: int) -> None:
-        self.pool = ProcessPoolExecutor(max_workers=workers)
-        self.workers = workers
 
-    def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
-        return self.pool.submit(fn, *args)
-
-    def as_completed(self, futures: Iterable[Any]) -> Iterator[Any]:
-        return cf_as_completed(list(futures))
-
-    def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
+Pool = WorkerPool  # a local process pool whose workers die with the sweep and are replaced if one dies
 
 
 class DaskCluster:
@@ -152,6 +144,12 @@ class DaskCluster:
     def close(self) -> None:
         if self.own:
             self.client.close()
+
+    def abort(self) -> None:
+        self.close()
+
+    def restart(self) -> None:  # Dask reschedules a lost worker's tasks itself
+        pass
 
 
 def make_executor(workers: int = 1, scheduler: Any = None) -> Any:
@@ -222,22 +220,39 @@ def run_sweep(
         total += len(todo)
         if progress:  # tasks found in the store count as done
             progress(done + run.reused, total + run.reused)
-        futures = {executor.submit(run_task, p.scenario, k): (p, k) for p, k in todo}
-        for fut in executor.as_completed(futures):
-            p, k = futures[fut]
-            try:
-                result = fut.result()
-            except Exception as exc:  # noqa: BLE001 - a failing point must not sink the sweep
-                text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-                store.fail(p.key, k, text + "\n" + "".join(traceback.format_tb(exc.__traceback__)))
-                run.failures.append((p, k, text))
-            else:
-                store.save(p.key, result)
-                run.results[p.index][k] = result
-                run.ran += 1
-            done += 1
-            if progress:
-                progress(done + run.reused, total + run.reused)
+        tries: dict[tuple[int, int], int] = {}
+        try:
+            while todo:
+                futures = {executor.submit(run_task, p.scenario, k): (p, k) for p, k in todo}
+                todo = []
+                for fut in executor.as_completed(futures):
+                    p, k = futures[fut]
+                    try:
+                        result = fut.result()
+                    except BrokenProcessPool:  # its worker died (killed, out of memory): run it again
+                        if tries.get((p.index, k), 0) < RETRIES:
+                            tries[(p.index, k)] = tries.get((p.index, k), 0) + 1
+                            todo.append((p, k))
+                            continue
+                        store.fail(p.key, k, "its worker process died every time it ran")
+                        run.failures.append((p, k, "worker process died"))
+                    except Exception as exc:  # noqa: BLE001 - a failing point must not sink the sweep
+                        text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+                        store.fail(p.key, k, text + "\n" + "".join(traceback.format_tb(exc.__traceback__)))
+                        run.failures.append((p, k, text))
+                    else:
+                        store.save(p.key, result)
+                        run.results[p.index][k] = result
+                        run.ran += 1
+                    done += 1
+                    if progress:
+                        progress(done + run.reused, total + run.reused)
+                if todo:
+                    getattr(executor, "restart", lambda: None)()
+        except BaseException:
+            # interrupted: workers killed, not waited for (finished tasks are stored)
+            getattr(executor, "abort", lambda: None)()
+            raise
         if precision is None:
             break
         more = False
