@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import math
+import sys
+from pathlib import Path
 from typing import Self
 
+import click
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -14,6 +17,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from ..outputs.folder import OutputFolder
 from ..units import format_duration
 
 
@@ -76,6 +80,14 @@ class ProgressBar:
 
     def __call__(self, done: int, total: int) -> None:
         self.progress.update(self.task, completed=done, total=total, refresh=True)
+
+
+def own_folder(out: Path) -> OutputFolder:
+    """This run's hold on its output folder (see outputs.folder), released when the command ends
+    however it ends (a SIGKILLed run leaves a stale lock the next run takes over)."""
+    folder = OutputFolder(out, "simsupport " + " ".join(sys.argv[1:])).open()
+    click.get_current_context().call_on_close(folder.release)
+    return folder
 
 
 def interrupted(what: str) -> SystemExit:

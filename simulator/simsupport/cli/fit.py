@@ -24,7 +24,7 @@ from ..outputs.files import atomic_write
 from ..outputs.fit_files import write_backtest, write_estimates
 from ..outputs.fit_plots import poor_fits
 from ..experiment.replications import default_workers
-from .console import ProgressBar, console
+from .console import ProgressBar, console, own_folder
 
 History = TicketHistory | VolumeHistory
 
@@ -149,8 +149,10 @@ def fit(tickets: Path | None, volumes: Path | None, prices: Path | None, base: P
     written = [write_fitted(res, out, base, header)]
     rows = estimate_rows(res)
     if report is not None:
+        rfolder = own_folder(report)
         log = h.frame if cut is None or not isinstance(h, TicketHistory) else h.frame.loc[h.frame["created_at"] < cut]
-        written += write_estimates(res, rows, report, log if isinstance(h, TicketHistory) else None)
+        new = write_estimates(res, rows, report, log if isinstance(h, TicketHistory) else None)
+        written += [*new, rfolder.finish(new)]
     say.print(_summary(res))
     for w in poor_fits(res):
         say.print(f"[yellow]warning:[/] {w}")
@@ -191,6 +193,7 @@ def backtest(scenario: Path, tickets: Path | None, volumes: Path | None, prices:
     say = console()
     h = _history(tickets, volumes, columns, timezone)
     out = out or Path("results") / f"{scenario.stem}-backtest"
+    folder = own_folder(out)
     cut = _date(train_until, timezone, "--train-until")
     target = scenario
     if cut is not None:
@@ -205,7 +208,8 @@ def backtest(scenario: Path, tickets: Path | None, volumes: Path | None, prices:
                               workers=workers or default_workers(), progress=bar)
     else:
         bt = run_backtest(target, h, replications, since=cut, prices=prices)
-    written = write_backtest(bt, out)
+    written = write_backtest(bt, out) + ([target] if cut is not None else [])
+    written.append(folder.finish(written))
     t = Table(title=f"backtest of {target} on {h.path} ({replications} replications, band 5-95%)", title_justify="left")
     for col in ("channel", "days", "days inside", "day coverage", "intervals", "interval coverage", "expected"):
         t.add_column(col, justify="left" if col == "channel" else "right")

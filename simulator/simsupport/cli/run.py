@@ -14,7 +14,7 @@ from rich.table import Table
 from ..config.load import load_scenario_with
 from ..experiment.replications import default_workers, run_replications
 from ..outputs.report import write_run
-from .console import ProgressBar, console, fmt_s, mean, num, pct
+from .console import ProgressBar, console, fmt_s, mean, num, own_folder, pct
 
 
 @click.command()
@@ -42,12 +42,14 @@ def run(
     atexit.register(gc.freeze)
     s = load_scenario_with(scenario, horizon=horizon, replications=replications, seed=seed)
     out = out or Path("results") / s.name
+    folder = own_folder(out)
     n_workers = workers or default_workers()
     with ProgressBar(s.replications, f"{s.name}: replications") as progress:
         results = run_replications(
             s, s.replications, workers=n_workers, record_tickets=tickets, progress=progress
         )
     doc, written = write_run(s, results, out, plots=not no_plots, tickets=tickets)
+    written.append(folder.finish(written))
     print_summary(doc, s)
     run_info = doc["run"]
     rate = run_info["tickets_simulated"] / max(run_info["wall_time_s"], 1e-9)

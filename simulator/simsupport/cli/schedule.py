@@ -12,7 +12,7 @@ from rich.table import Table
 from ..config.load import load_scenario_with
 from ..outputs.schedule import roster_frame, write_schedule
 from ..staffing.schedule import schedule as find_roster
-from .console import console, fmt_s, pct
+from .console import console, fmt_s, own_folder, pct
 
 
 @click.command()
@@ -37,11 +37,13 @@ def schedule(
     resumes where it stopped."""
     say = console()
     out = out or Path("results") / f"{load_scenario_with(scenario, staffing_as_given=False).name}-schedule"
+    folder = own_folder(out)
     result = find_roster(scenario, out=out, workers=workers, scheduler=scheduler, replications=replications,
                          horizon=horizon, slot=slot * 60.0, max_rounds=rounds, max_moves=moves, time_limit=time_limit,
                          note=lambda m: say.print(m))  # fmt: skip
     s = result.scenario
     written = write_schedule(result, scenario, out, plots=not no_plots)
+    written.append(folder.finish(written))
     table = Table(title=f"{s.name}: roster")
     frame = roster_frame(result)
     for col in ("pool", "template", "days", "start", "end", "breaks", "agents", "paid_hours", "cost"):

@@ -19,7 +19,7 @@ from ..staffing.recommend import (
     recommend,
 )
 from ..units import format_duration
-from .console import console, interrupted, pct
+from .console import console, interrupted, own_folder, pct
 
 
 @click.command()
@@ -43,6 +43,7 @@ def staff(
     plan = plan_staffing(scenario, replications=replications, horizon=horizon)
     s = plan.scenario
     out = out or Path("results") / f"{s.name}-staffing"
+    folder = own_folder(out)
     executor = make_executor(workers or default_workers(), scheduler)
     say = console()
     say.print(
@@ -61,6 +62,7 @@ def staff(
         executor.close()
     result = rec.result
     written = write_staffing(s, scenario, plan.variables, plan.needs, result, out, plots=not no_plots, settings=plan.settings)
+    written.append(folder.finish(written))
     print_staffing(rec)
     say.print(
         f"{result.evaluations} staffings evaluated, {result.replications_run} replications run "

@@ -18,7 +18,7 @@ from ..experiment.spec import Precision, load_experiment
 from ..experiment.statistics import mean_ci95
 from ..experiment.sweep import Store, run_sweep
 from ..outputs.sweep_tables import draw, metric_names, write_sweep
-from .console import ProgressBar, console, fmt_s, interrupted, pct
+from .console import ProgressBar, console, fmt_s, interrupted, own_folder, pct
 
 
 @click.command()
@@ -48,6 +48,7 @@ def sweep(
     exp = load_experiment(experiment)
     prec = _precision(exp.spec.precision, precision, max_replications, experiment)
     out = out or Path("results") / exp.spec.name
+    folder = own_folder(out)
     store = Store(out)
     executor = sweeps.make_executor(workers or default_workers(), scheduler)  # via the module: tests replace it
     label = f"{exp.spec.name}: {len(exp.points)} points"
@@ -68,6 +69,7 @@ def sweep(
                     file=str(experiment), field="precision.metrics",
                 )
     written = write_sweep(exp, result, out, plots=not no_plots)
+    written.append(folder.finish(written))
     print_points(exp, result)
     say = console()
     say.print(

@@ -6,7 +6,9 @@ over the target (`os.replace` is atomic on POSIX and Windows within one file sys
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import errno
 import json
 import math
 import os
@@ -19,27 +21,39 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import SimsupportError
 from .tables import FLOAT, INT, STR, TIME, Columns, local
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
+# the machine's problems, not the program's: said in one line, exit 2
+ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOTDIR, errno.EISDIR}
+
+
 def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
-    """Call `write(tmp_path)` and move the result to `path` atomically."""
+    """Call `write(tmp_path)` and move the result to `path` atomically. A full disk, a
+    read-only or forbidden folder is the user's to fix: SimsupportError, not a crash."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    tmp_path: Path | None = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        tmp_path = Path(tmp)
         write(tmp_path)
         with open(tmp_path, "rb+") as fh:
             os.fsync(fh.fileno())
         os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp makes 0600; results are ordinary files
         os.replace(tmp_path, path)
-    except BaseException:
-        tmp_path.unlink(missing_ok=True)
+    except BaseException as exc:
+        if tmp_path is not None:
+            with contextlib.suppress(OSError):
+                tmp_path.unlink()
+        if isinstance(exc, OSError) and (exc.errno in ENVIRONMENT_ERRNOS or "No space left" in str(exc)):
+            reason = exc.strerror or str(exc).split(". Detail")[0]
+            raise SimsupportError(f"cannot write {path}: {reason}; nothing of it was kept") from None
         raise
     return path
 
