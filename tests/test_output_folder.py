@@ -129,3 +129,23 @@ def test_outputfolder_in_process(tmp_path: Path) -> None:
         (tmp_path / "o" / "a.csv").write_text("1", encoding="utf-8")
         f.finish([tmp_path / "o" / "a.csv"])
     assert complete(tmp_path / "o")[0]
+
+
+@pytest.mark.parametrize("args, words", [
+    (["-r", "100000"], ("3.02e+10 contacts", "--max-tickets")),
+    (["--horizon", "100000000d"], ("1e+08 days", "--max-tickets")),
+])  # fmt: skip
+def test_absurd_work_is_refused_before_it_starts(tmp_path: Path, args: list[str], words: tuple[str, ...]) -> None:
+    t = time.monotonic()
+    r = _cli("run", str(BASELINE), *args, "--out", str(tmp_path / "out"))
+    assert r.returncode == 2, r.stderr
+    text = " ".join(r.stderr.split())
+    assert all(w in text for w in words), text
+    assert time.monotonic() - t < 30 and not (tmp_path / "out").exists()
+
+
+def test_an_absurd_rate_is_refused(tmp_path: Path) -> None:
+    s = tmp_path / "s.yaml"
+    s.write_text(TEXTBOOK.read_text(encoding="utf-8").replace("rate: 1.5/min", "rate: 1e308/min", 1), encoding="utf-8")
+    r = _cli("run", str(s), "--out", str(tmp_path / "out"))
+    assert r.returncode == 2 and "--max-tickets" in " ".join(r.stderr.split()), r.stderr

@@ -733,8 +733,10 @@ def test_read_baseline_roundtrip_and_nulls(good_baseline: dict[str, Any], tmp_pa
         ("mode: fuzzy\n", ("mode",)),
         ("metrics: overall.all.*\n", ("metrics",)),
         ("mode: [\n", ("YAML",)),
+        ("metrics: ['nosuch.*']\n", ("metrics", "nothing would be compared")),
     ],
-    ids=["unknown-key", "both-tolerances", "no-tolerance", "negative", "alpha", "mode", "metrics-str", "bad-yaml"],
+    ids=["unknown-key", "both-tolerances", "no-tolerance", "negative", "alpha", "mode", "metrics-str", "bad-yaml",
+         "matches-nothing"],
 )
 def test_bad_config_is_exit_2(text: str, words: tuple[str, ...], good_baseline: dict[str, Any], tmp_path: Path,
                               capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip

@@ -65,6 +65,13 @@ def check(
     for path in scenarios:
         plain = load_for_run(path)  # the file as it is (for its name and to tell a changed file)
         b = read_baseline(baseline_path(folder, plain.name))
+        if not any(config.selects(m) for m in b.metrics):
+            raise ScenarioError(
+                f"no metric of the baseline {b.path} matches the check's metrics patterns "
+                f"({', '.join(config.metrics)}; ignoring {', '.join(config.ignore) or 'none'}): nothing would be "
+                "compared, which cannot pass; fix `metrics` (patterns such as overall.all.service_level or by_channel.*.asa_s)",
+                file=str(config_file) if config_file is not None else str(b.path), field="metrics",
+            )
         s = load_for_run(path, horizon=b.horizon, replications=b.replications, seed=b.seed)
         new = run_metrics(s, workers or default_workers())
         rows = compare(b.metrics, new, config)

@@ -12,6 +12,7 @@ import click
 from rich.table import Table
 
 from ..config.load import load_scenario_with
+from ..experiment.guard import MAX_TICKETS, check_work
 from ..experiment.replications import default_workers, run_replications
 from ..outputs.report import write_run
 from .console import ProgressBar, console, fmt_s, mean, num, own_folder, pct
@@ -26,6 +27,8 @@ from .console import ProgressBar, console, fmt_s, mean, num, own_folder, pct
 @click.option("--workers", "-w", type=click.IntRange(1), help="Worker processes [all cores].")
 @click.option("--tickets", is_flag=True, help="Also write tickets.parquet, one row per attempt.")
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
+@click.option("--max-tickets", type=click.FloatRange(min=1), default=MAX_TICKETS, show_default=True,
+              help="Refuse runs expected to simulate more contacts than this.")
 def run(
     scenario: Path,
     out: Path | None,
@@ -35,6 +38,7 @@ def run(
     workers: int | None,
     tickets: bool,
     no_plots: bool,
+    max_tickets: float,
 ) -> None:
     """Run a scenario's replications and write summary, tables and plots."""
     # what a run builds dies with the process: freezing it at exit spares the interpreter's
@@ -42,8 +46,9 @@ def run(
     atexit.register(gc.freeze)
     s = load_scenario_with(scenario, horizon=horizon, replications=replications, seed=seed)
     out = out or Path("results") / s.name
-    folder = own_folder(out)
     n_workers = workers or default_workers()
+    check_work(s, s.replications, n_workers, tickets=tickets, max_tickets=max_tickets, source=str(scenario))
+    folder = own_folder(out)
     with ProgressBar(s.replications, f"{s.name}: replications") as progress:
         results = run_replications(
             s, s.replications, workers=n_workers, record_tickets=tickets, progress=progress

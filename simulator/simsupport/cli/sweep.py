@@ -17,6 +17,7 @@ from ..experiment.replications import default_workers
 from ..experiment.spec import Precision, load_experiment
 from ..experiment.statistics import mean_ci95
 from ..experiment.sweep import Store, run_sweep
+from ..experiment.guard import MAX_TICKETS, check_work
 from ..outputs.sweep_tables import draw, metric_names, write_sweep
 from .console import ProgressBar, console, fmt_s, interrupted, own_folder, pct
 
@@ -34,6 +35,8 @@ from .console import ProgressBar, console, fmt_s, interrupted, own_folder, pct
 )
 @click.option("--max-replications", type=click.IntRange(2), help="Cap for --precision [the file's, or 100].")
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
+@click.option("--max-tickets", type=click.FloatRange(min=1), default=MAX_TICKETS, show_default=True,
+              help="Refuse sweeps expected to simulate more contacts than this in all.")
 def sweep(
     experiment: Path,
     out: Path | None,
@@ -43,11 +46,18 @@ def sweep(
     precision: str | None,
     max_replications: int | None,
     no_plots: bool,
+    max_tickets: float,
 ) -> None:
     """Run an experiment: every point's replications, resumable, on cores or a Dask cluster."""
     exp = load_experiment(experiment)
     prec = _precision(exp.spec.precision, precision, max_replications, experiment)
     out = out or Path("results") / exp.spec.name
+    reps = replications or (prec.min_replications if prec is not None else exp.replications)
+    if scheduler is None:  # a cluster's memory is the cluster's
+        check_work([p.scenario for p in exp.points], reps, workers or default_workers(), max_tickets=max_tickets,
+                   source=str(experiment))
+    else:
+        check_work([p.scenario for p in exp.points], reps, 1, max_tickets=max_tickets, source=str(experiment))
     folder = own_folder(out)
     store = Store(out)
     executor = sweeps.make_executor(workers or default_workers(), scheduler)  # via the module: tests replace it
