@@ -801,7 +801,7 @@ BAD_FILES = {
     "duplicate": ("h,p\n2024-01-01T00:00:00Z,100\n2024-01-01T00:01:00Z,101\n2024-01-01T00:01:00Z,102\n", 4, "no repeats"),
     "gap": ("2024-01-01T00:00:00Z,100\n2024-01-01T00:01:00Z,101\n2024-01-01T03:01:00Z,102\n", 3, "longer than max_gap"),
     "naive": ("2024-01-01T00:00:00Z,100\n2024-01-01T00:01:00,101\n", 2, "no time zone"),
-    "one column": ("2024-01-01T00:00:00Z,100\n2024-01-01T00:01:00Z\n", 2, "expected timestamp,price"),
+    "one column": ("2024-01-01T00:00:00Z,100\n2024-01-01T00:01:00Z\n", 2, "expected two cells, timestamp,price"),
 }
 
 

@@ -379,9 +379,15 @@ def _exact_rate(per_second: float) -> str:
 
 
 def _reject_bool(value: object) -> object:
-    """YAML turns yes/no/true into bools; a fraction written as `true` is a mistake, not 1.0."""
+    """YAML turns yes/no/true into bools; a fraction written as `true` is a mistake, not 1.0.
+    A percentage ("80%") is the fraction it says."""
     if isinstance(value, bool) or type(value).__name__ == "bool_":
         raise ValueError(f"{value!r} is not a number; write a fraction between 0 and 1, such as 0.8")
+    if isinstance(value, str) and value.strip().endswith("%"):
+        try:
+            return float(value.strip()[:-1]) / 100.0
+        except ValueError:
+            raise ValueError(f"{value!r} is not a percentage; write 80% or 0.8") from None
     return value
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from pydantic import ValidationError
 from rich.table import Table
 
 from ..errors import ScenarioError
@@ -111,10 +112,18 @@ def _precision(prec: Precision | None, precision: str | None, max_replications: 
             value = float(text.rstrip("%"))
         except ValueError:
             raise click.BadParameter(f"{precision!r} is not a number or a percentage", param_hint="--precision") from None
+        if not math.isfinite(value) or value <= 0:
+            raise click.BadParameter(f"{precision!r}: the target half-width must be a positive number (0.01) or "
+                                     "percentage of the mean (2%)", param_hint="--precision")
         update = {"relative": value / 100, "half_width": None} if text.endswith("%") else {"half_width": value, "relative": None}
     if max_replications is not None:
         update["max_replications"] = max_replications
-    return Precision.model_validate({**prec.model_dump(by_alias=True), **update})
+    try:
+        return Precision.model_validate({**prec.model_dump(by_alias=True), **update})
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        raise click.BadParameter(str(err["msg"]).removeprefix("Value error, "),
+                                 param_hint="--max-replications" if max_replications is not None else "--precision") from None
 
 
 def print_points(exp: Any, result: Any, limit: int = 40) -> None:

@@ -249,7 +249,21 @@ def _read_samples(path: Path, shown: str, column: str | None, unit_seconds: floa
     if not values:
         what = "only a header" if header_seen else "no rows"
         raise ValueError(f"file {shown!r} has no samples ({what})")
+    check_samples(values, shown)
     return tuple(values)
+
+
+MAX_SAMPLE = 365 * 86400.0  # a handle time or wait longer than a year is a unit mistake
+
+
+def check_samples(values: list[float] | tuple[float, ...], shown: str) -> None:
+    """Samples that cannot be a time anyone waited or worked: all zero, or beyond a year."""
+    if all(v == 0 for v in values):
+        raise ValueError(f"{shown}: every sample is 0; an empirical time needs some positive durations "
+                         "(check unit: and column:)")
+    big = [v for v in values if v > MAX_SAMPLE]
+    if big:
+        raise ValueError(f"{shown}: {len(big)} sample(s) above a year ({max(big):.3g} s); check unit: (s, min or h)")
 
 
 class Empirical(_Spec):
@@ -279,6 +293,7 @@ class Empirical(_Spec):
                 )
             if not self.samples:
                 raise ValueError("samples is empty; give at least one duration")
+            check_samples(self.samples, "samples")
             self._values = tuple(self.samples)
             return self
         assert self.file is not None

@@ -27,6 +27,9 @@ from .schema import Scenario
 def read_yaml(path: str | Path) -> Any:
     """Parse a YAML file into ruamel's round-trip tree (mappings remember their lines)."""
     path = Path(path)
+    if path.exists() and not path.is_file():  # a folder, or a FIFO that would block the read forever
+        kind = "a folder" if path.is_dir() else "not a regular file (a pipe or a device)"
+        raise ScenarioError(f"this is {kind}; give a scenario YAML file", file=str(path))
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

@@ -21,6 +21,8 @@ def read_prices(
 ) -> tuple[tuple[float, ...], tuple[float, ...], float]:
     """(seconds since the first row, price, the first row's time in epoch seconds) of a
     timestamp,price CSV (header optional)."""
+    if path.is_dir():
+        raise ValueError(f"price file {shown!r} is a folder, not a CSV file (looked in {path.parent})")
     if not path.is_file():
         raise ValueError(f"price file {shown!r} not found (looked in {path.parent})")
     tz = ZoneInfo(timezone) if timezone else None
@@ -32,8 +34,9 @@ def read_prices(
             for row_no, row in enumerate(csv.reader(fh), start=1):
                 if not row or all(not c.strip() for c in row):
                     continue
-                if len(row) < 2:
-                    raise ValueError(f"{shown} row {row_no}: expected timestamp,price but found {','.join(row)!r}")
+                if len(row) != 2:
+                    raise ValueError(f"{shown} row {row_no}: expected two cells, timestamp,price, but found "
+                                     f"{len(row)}: {','.join(row)!r}")
                 stamp_text, price_text = row[0].strip(), row[1].strip()
                 try:
                     stamp = datetime.fromisoformat(stamp_text.replace("Z", "+00:00"))

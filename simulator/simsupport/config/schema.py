@@ -76,7 +76,14 @@ def _profile(value: Any) -> Any:
 
 
 Profile = Annotated[str | list[float], BeforeValidator(_profile)]
-Headcount = Annotated[int, Field(ge=0, le=100_000)]
+def _whole_agents(value: object) -> object:
+    """YAML reads `agents: true` as a bool, which would run as 1 agent."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a headcount; write a whole number of agents, such as 12")
+    return value
+
+
+Headcount = Annotated[int, Field(ge=0, le=100_000), BeforeValidator(_whole_agents)]
 TimeZone = Annotated[
     str, AfterValidator(check_timezone), Field(description="IANA time zone name, e.g. Asia/Singapore")
 ]
@@ -250,12 +257,28 @@ class Shift(Frozen):
         "[{at: '12:00', length: 30min}]; they must not overlap",
     )
 
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _clock_text(cls, v: object) -> object:
+        if isinstance(v, str) and v.strip().lower().endswith(("am", "pm")):
+            raise ValueError(f"{v!r}: write clock times as HH:MM on the 24-hour clock, e.g. 08:00 or 20:30")
+        return v
+
     @field_validator("start", "end")
     @classmethod
     def _clock(cls, v: float) -> float:
         if v > 24 * 3600:
             raise ValueError("a shift boundary is a clock time between 00:00 and 24:00, e.g. 08:00")
         return v
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Shift:
+        if self.start % 86400 == self.end % 86400 and not (self.start == 0 and self.end == 86400):
+            raise ValueError(
+                "start and end are the same clock time, which reads as no time or as 24 hours; for a "
+                "shift round the clock write start: '00:00', end: '24:00'"
+            )
+        return self
 
     @field_validator("breaks")
     @classmethod
@@ -327,6 +350,13 @@ class Pool(Frozen):
         description="how the pool may be rostered: shift templates, start times, days off and limits per "
         "template; with it the pool needs neither `agents` nor `shifts` (the roster is to be found)",
     )
+
+    @field_validator("channels")
+    @classmethod
+    def _some_channel(cls, v: list[str] | None) -> list[str] | None:
+        if v is not None and not v:
+            raise ValueError("channels: [] serves nothing; list the pool's channels, or leave channels out to serve every channel")
+        return v
 
     @model_validator(mode="after")
     def _headcount(self) -> Pool:

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, Discriminator, Field, Tag, ValidationError, field_validator, model_validator
 
 from ..config.base import Frozen, Name
 from ..config.derived import staffing_targets
@@ -51,7 +51,14 @@ class Range(Frozen):
 
     start: float = Field(alias="from")
     to: float
-    step: Annotated[float, Field(gt=0)]
+    step: float
+
+    @field_validator("step")
+    @classmethod
+    def _forward(cls, v: float) -> float:
+        if not v > 0 or not math.isfinite(v):
+            raise ValueError(f"step {v:g} never reaches `to`; write a positive step, e.g. step: 0.1")
+        return v
 
     def values(self) -> list[float | int]:
         n = int(math.floor((self.to - self.start) / self.step + 1e-9)) + 1
@@ -62,7 +69,13 @@ class Range(Frozen):
         return [int(v) for v in out] if whole else out
 
 
-Values = list[Any] | Range
+def _which(v: Any) -> str:
+    """A mapping is a range ({from, to, step}), anything else a list: so a bad range is reported
+    as a range, not as 'should be a valid list'."""
+    return "range" if isinstance(v, dict) else "list"
+
+
+Values = Annotated[Annotated[list[Any], Tag("list")] | Annotated[Range, Tag("range")], Discriminator(_which)]
 
 
 class Sweep(Frozen):
@@ -86,7 +99,8 @@ class Precision(Frozen):
         if (self.half_width is None) == (self.relative is None):
             raise ValueError("give exactly one of half_width (absolute) or relative (a share of the mean)")
         if self.min_replications > self.max_replications:
-            raise ValueError("min_replications is above max_replications")
+            raise ValueError(f"min_replications ({self.min_replications}) is above max_replications "
+                             f"({self.max_replications}); raise max_replications or lower min_replications")
         return self
 
 
@@ -341,6 +355,10 @@ def load_experiment(path: str | Path) -> Experiment:
             raise fail(["sweep"], f"points {combos[seen[key]]} and {labels} are the same scenario; drop one")
         seen[key] = len(points)
         points.append(Point(len(points), labels, scenario, key))
+    for name in ("x", "lines"):  # checked now, not after the whole sweep ran
+        value = getattr(spec.plot, name)
+        if value is not None and value not in dims:
+            raise fail(["plot", name], f"{value!r} is not swept here; the swept dimensions are {', '.join(dims) or 'none'}")
     return Experiment(spec, path, base, points, dims)
 
 

@@ -26,6 +26,7 @@ from typing import Any
 from ..config.derived import staffing_targets
 from ..config.schema import Scenario
 from ..engine import simulate
+from ..errors import SimsupportError
 from ..outputs.files import write_json
 from ..stats.summary import summarize
 from .pool import RETRIES, WorkerPool
@@ -33,6 +34,8 @@ from .spec import Experiment, ExperimentSpec, Point, Precision, point_key
 from .statistics import mean_ci95
 
 Progress = Callable[[int, int], None]
+CONNECT_TIMEOUT = 10  # seconds to reach a Dask scheduler
+NO_WORKERS = 60.0  # seconds a Dask cluster may have no worker before the sweep gives up
 
 
 def flatten(summary: dict[str, dict[str, dict[str, float]]]) -> dict[str, float]:
@@ -67,9 +70,12 @@ class Store:
         if not p.is_file():
             return None
         try:
-            return json.loads(p.read_text(encoding="utf-8"))
+            doc = json.loads(p.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None  # unreadable (should not happen: writes are atomic): run it again
+        if not isinstance(doc, dict) or doc.get("replication") != k or not isinstance(doc.get("metrics"), dict):
+            return None  # not a finished replication's record (edited, truncated by hand): run it again
+        return doc
 
     def save(self, key: str, result: dict[str, Any]) -> None:
         write_json(self.path(key, result["replication"]), result)
@@ -123,7 +129,12 @@ class DaskCluster:
         from distributed import Client
 
         self.own = not hasattr(scheduler, "submit")
-        self.client = Client(scheduler) if self.own else scheduler
+        self.address = str(scheduler)
+        try:
+            self.client = Client(scheduler, timeout=CONNECT_TIMEOUT) if self.own else scheduler
+        except (OSError, TimeoutError) as exc:
+            raise SimsupportError(f"cannot reach the Dask scheduler at {scheduler} within {CONNECT_TIMEOUT} s ({exc}); "
+                                  "is it running, and is the address tcp://HOST:PORT?") from None
 
     @property
     def workers(self) -> int:
@@ -137,9 +148,34 @@ class DaskCluster:
         return self.client.submit(fn, *args, pure=False)
 
     def as_completed(self, futures: Iterable[Any]) -> Iterator[Any]:
+        """As tasks finish; a cluster that has had no worker for NO_WORKERS seconds ends the wait
+        with a message instead of waiting for ever (finished replications are stored)."""
         from distributed import as_completed
 
-        return iter(as_completed(list(futures)))
+        queue = as_completed(list(futures))
+        idle_since: float | None = None
+        while not queue.is_empty():
+            batch = queue.next_batch(block=False)
+            if batch:
+                idle_since = None
+                yield from batch
+                continue
+            if self.workers_now() == 0:
+                idle_since = idle_since or time.monotonic()
+                if time.monotonic() - idle_since > NO_WORKERS:
+                    raise SimsupportError(
+                        f"the Dask cluster at {self.address} has had no workers for {NO_WORKERS:.0f} s; finished "
+                        "replications are stored: start workers and rerun the same command to resume"
+                    )
+            else:
+                idle_since = None
+            time.sleep(0.2)
+
+    def workers_now(self) -> int:
+        try:
+            return len(self.client.scheduler_info().get("workers", {}))
+        except Exception:  # noqa: BLE001 - a scheduler that cannot say: assume it still has workers
+            return 1
 
     def close(self) -> None:
         if self.own:
