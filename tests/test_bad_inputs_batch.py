@@ -44,7 +44,6 @@ def _shift(start: str, end: str) -> Callable[[dict[str, Any]], None]:
 SCENARIO_CASES: dict[str, tuple[Callable[[dict[str, Any]], None], tuple[str, ...]]] = {
     "agents true": (lambda d: d["pools"][0].update(agents=True), ("pools.agents.agents", "not a headcount")),
     "pool serving no channel": (lambda d: d["pools"][0].update(channels=[]), ("pools.agents.channels", "serves nothing")),
-    "shift start equals end": (_shift("08:00", "08:00"), ("shifts[0]", "same clock time", "'24:00'")),
     "shift at 8am": (_shift("8am", "16:00"), ("shifts[0].start", "24-hour clock", "08:00")),
     "empirical all zero": (
         lambda d: d["categories"]["work"].update(handle_time={"dist": "empirical", "samples": ["0s", "0s"]}),

@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from ..units import Duration, PositiveDuration, Probability, Rate, Share
-from .base import Frozen, Name, check_timezone
+from .base import Frozen, Headcount, Name, Report, check_timezone
 from .distributions import Deterministic, Distribution, Exponential
 from .journey import (
     Announce,
@@ -76,14 +76,7 @@ def _profile(value: Any) -> Any:
 
 
 Profile = Annotated[str | list[float], BeforeValidator(_profile)]
-def _whole_agents(value: object) -> object:
-    """YAML reads `agents: true` as a bool, which would run as 1 agent."""
-    if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a headcount; write a whole number of agents, such as 12")
-    return value
 
-
-Headcount = Annotated[int, Field(ge=0, le=100_000), BeforeValidator(_whole_agents)]
 TimeZone = Annotated[
     str, AfterValidator(check_timezone), Field(description="IANA time zone name, e.g. Asia/Singapore")
 ]
@@ -271,14 +264,6 @@ class Shift(Frozen):
             raise ValueError("a shift boundary is a clock time between 00:00 and 24:00, e.g. 08:00")
         return v
 
-    @model_validator(mode="after")
-    def _not_empty(self) -> Shift:
-        if self.start % 86400 == self.end % 86400 and not (self.start == 0 and self.end == 86400):
-            raise ValueError(
-                "start and end are the same clock time, which reads as no time or as 24 hours; for a "
-                "shift round the clock write start: '00:00', end: '24:00'"
-            )
-        return self
 
     @field_validator("breaks")
     @classmethod
@@ -443,14 +428,6 @@ class Routing(Frozen):
 DEFAULT_START = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday, 00:00 UTC
 
 
-class Report(Frozen):
-    """How results are shown: the clock of plots, tables' `local_time` and the HTML report."""
-
-    timezone: TimeZone | None = Field(
-        default=None,
-        description="the desk's own clock for plots and reports (default: the zone most pools and channels use, "
-        "else UTC); stored timestamps stay in UTC",
-    )
 
 
 class Scenario(Frozen):
