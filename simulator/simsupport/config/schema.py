@@ -123,6 +123,12 @@ class Retry(Frozen):
     after: Distribution | PositiveDuration
     channel: Name | None = None
     max_retries: Annotated[int, Field(ge=1)] | None = None
+    keep_patience: bool = Field(
+        default=False,
+        description="true: a customer who comes back waits exactly as long as on the attempt they gave up "
+        "on (who gave up quickly stays impatient); false (default): each retry draws a new patience from "
+        "the patience of the channel it arrives on",
+    )
 
     @field_validator("after")
     @classmethod
