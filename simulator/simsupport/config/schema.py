@@ -436,7 +436,8 @@ class Scenario(Frozen):
     description: str = ""
     start: datetime = Field(
         default=DEFAULT_START,
-        description="wall-clock time at simulation time 0 (ISO 8601; UTC if no offset)",
+        description="the date and time the simulation starts, ISO 8601, e.g. 2026-01-05T09:00:00+08:00 "
+        "(UTC if no offset; default Monday 2026-01-05 00:00 UTC)",
     )
     horizon: PositiveDuration
     warmup: Duration = 0.0
