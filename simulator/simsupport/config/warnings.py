@@ -183,8 +183,8 @@ def load_warnings(s: Scenario) -> list[str]:
         if ch.rate <= 0 or ch.is_backlog:
             continue
         pools = [p for p in s.pools if p.channels is None or cname in p.channels]
-        if any(p.unrostered for p in pools):
-            continue  # headcount not known yet
+        if not pools or any(p.unrostered for p in pools):
+            continue  # nobody to judge (the checks say so), or a headcount not known yet
         work = channel_load(s, cname) / ch.rate  # Erlangs per unit of rate
         if work <= 0:
             continue
@@ -205,7 +205,7 @@ def load_warnings(s: Scenario) -> list[str]:
             f"channel {cname!r}: the offered load exceeds the agents on duty who can take it in "
             f"{int(over.sum())} of {hours} hours of the simulated window; worst {local:%a %Y-%m-%d %H:%M} "
             f"{ch.timezone}: load {load[worst]:.1f} Erlangs vs {_count(agents[worst])} agents on duty "
-            f"(after shrinkage, in pool{'s' if len(pools) > 1 else ''} {names}); expect long queues and abandonment in those hours"
+            f"(after shrinkage, in pool{'s' if len(pools) > 1 else ''} {names}); queues build up in those hours"
         )
     return out
 
