@@ -12,7 +12,6 @@ import time
 import numpy as np
 import pytest
 from click.testing import CliRunner
-
 from simsupport import theory
 from simsupport.cli import main
 from simsupport.cli.erlang import erlang

@@ -21,7 +21,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-
 from helpers_sim import build
 from simsupport.engine import simulate
 

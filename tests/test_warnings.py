@@ -16,9 +16,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from ruamel.yaml import YAML
-
 from simsupport.cli import main
-from simsupport.config.load import file_problems, load_scenario, read_data, scenario_from_dict
+from simsupport.config.load import (
+    file_problems,
+    load_scenario,
+    read_data,
+    scenario_from_dict,
+)
 from simsupport.config.schema import Scenario
 from simsupport.config.warnings import (
     hourly_agents,

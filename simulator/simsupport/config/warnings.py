@@ -216,15 +216,14 @@ def replication_warnings(replications: int) -> list[str]:
     if replications >= MIN_REPLICATIONS:
         return []
     t3 = t_quantile(0.975, MIN_REPLICATIONS - 1)
+    advice = f"run at least {MIN_REPLICATIONS} (-r {MIN_REPLICATIONS}), better 10"
     if replications <= 1:
-        return [
-            "1 replication gives no confidence interval (every ci95 is null): each number is a single "
-            f"random sample; run at least {MIN_REPLICATIONS} (-r {MIN_REPLICATIONS}), better 10"
-        ]
+        return [f"1 replication gives no confidence interval (every ci95 is null): each number is a single random sample; {advice}"]
     t2 = t_quantile(0.975, replications - 1)
-    return [
+    wider = t2 / t3 * math.sqrt(MIN_REPLICATIONS / replications)  # half-widths t s / sqrt(n)
+    message = (
         f"{replications} replications give a 95% interval of ±{t2:.1f} standard errors (Student t with "
-        f"{replications - 1} degree of freedom), {t2 / t3 * math.sqrt(MIN_REPLICATIONS / replications):.1f} "
-        f"times as wide as with {MIN_REPLICATIONS} (±{t3:.1f}); run at least {MIN_REPLICATIONS} "
-        f"(-r {MIN_REPLICATIONS}), better 10"
-    ]
+        f"{replications - 1} degree of freedom), {wider:.1f} times as wide as with {MIN_REPLICATIONS} "
+        f"(±{t3:.1f}); {advice}"
+    )
+    return [message]

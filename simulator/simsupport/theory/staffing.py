@@ -6,7 +6,14 @@ import math
 from collections.abc import Callable
 
 from .arguments import check_fraction, check_real, check_servers
-from .erlang import ErlangA, ErlangAFormula, erlang_b_sequence, erlang_c, erlang_c_from_b, erlang_c_service_level
+from .erlang import (
+    ErlangA,
+    ErlangAFormula,
+    erlang_b_sequence,
+    erlang_c,
+    erlang_c_from_b,
+    erlang_c_service_level,
+)
 
 LARGE_LOAD = 5_000.0  # Erlangs: above it the fewest agents are searched about the square-root rule
 
