@@ -158,11 +158,16 @@ def test_intervals_tables(outs: dict[str, Path]) -> None:
 
 def test_tickets_match_summary(outs: dict[str, Path]) -> None:
     tickets = pd.read_parquet(outs["full"] / "tickets.parquet")
-    for col in ("replication", "channel", "category", "arrival_s", "outcome", "wait_s"):
+    for col in ("replication", "channel", "category", "arrival_s", "counted", "outcome", "wait_s"):
         assert col in tickets.columns
+    assert list(tickets.columns[tickets.columns.get_loc("arrival_s") :][:2]) == ["arrival_s", "counted"]
     doc = json.loads((outs["full"] / "summary.json").read_text(encoding="utf-8"))
     start, end = doc["warmup_s"], doc["warmup_s"] + doc["horizon_s"]
-    counted = tickets[(tickets["arrival_s"] >= start) & (tickets["arrival_s"] < end)]
+    in_window = (tickets["arrival_s"] >= start) & (tickets["arrival_s"] < end)
+    assert tickets["counted"].dtype == bool
+    assert (tickets["counted"] == in_window).all()
+    assert (~tickets["counted"]).any()  # the drain after the horizon (and the warm-up) are there, marked
+    counted = tickets[tickets["counted"]]
     per_rep = counted.groupby(["replication", "outcome"]).size().unstack(fill_value=0)
     assert sorted(per_rep.index) == [0, 1]
     for outcome in ("answered", "abandoned"):

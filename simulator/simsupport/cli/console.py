@@ -9,6 +9,7 @@ from typing import Self
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -26,6 +27,13 @@ def console(stderr: bool = False) -> Console:
     if not out.is_terminal:
         out.width = max(out.width, 132)  # logs and pipes: don't squeeze tables
     return out
+
+
+def print_warnings(warnings: list[str], prefix: str = "") -> None:
+    """Each warning on a line of its own, unwrapped (so it can be searched for and copied)."""
+    out = console()
+    for w in warnings:
+        out.print(f"[yellow]warning:[/] {escape(prefix + w)}", soft_wrap=True)
 
 
 def fmt_s(v: float | None) -> str:

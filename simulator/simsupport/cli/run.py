@@ -15,7 +15,7 @@ from ..config.load import load_scenario_with
 from ..experiment.guard import MAX_TICKETS, check_work
 from ..experiment.replications import default_workers, run_replications
 from ..outputs.report import write_run
-from .console import ProgressBar, console, fmt_s, mean, num, own_folder, pct
+from .console import ProgressBar, console, fmt_s, mean, num, own_folder, pct, print_warnings
 
 
 @click.command()
@@ -56,6 +56,7 @@ def run(
     doc, written = write_run(s, results, out, plots=not no_plots, tickets=tickets)
     written.append(folder.finish(written))
     print_summary(doc, s)
+    print_warnings(doc["warnings"])
     run_info = doc["run"]
     rate = run_info["tickets_simulated"] / max(run_info["wall_time_s"], 1e-9)
     console().print(

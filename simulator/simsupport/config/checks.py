@@ -43,17 +43,50 @@ def check_scenario(s: Scenario, *, staffing_as_given: bool = True) -> Problem | 
     return None
 
 
+def all_problems(s: Scenario, *, staffing_as_given: bool = True) -> list[Problem]:
+    """Every cross-field problem, in the order check_scenario finds them (for `simsupport validate`).
+
+    A check may rely on what an earlier one guarantees (a name that exists); once problems are
+    found, a later check that fails on them is a consequence of those, so the listing stops there.
+    A later problem about a part of the file that holds an earlier one (`escalation` after
+    `escalation.L2.to`) is most often its consequence too, and is left out.
+    """
+    found: list[Problem] = []
+    for group in _groups(s, staffing_as_given):
+        try:
+            for problem in group:
+                path = problem[0]
+                if problem in found or any(len(p) > len(path) and p[: len(path)] == path for p, _ in found):
+                    continue
+                found.append(problem)
+        except (KeyError, ValueError, TypeError, AttributeError, IndexError, ZeroDivisionError):
+            if found:
+                break
+            raise
+    return found
+
+
 def _problems(s: Scenario, staffing_as_given: bool = True) -> Iterator[Problem]:
-    yield from _shares(s)
-    yield from _profiles(s)
-    yield from _names(s)
-    yield from _servable(s)
+    for group in _groups(s, staffing_as_given):
+        yield from group
+
+
+def _groups(s: Scenario, staffing_as_given: bool) -> Iterator[Iterator[Problem]]:
+    """The checks in order, each a generator of problems (made only when its turn comes)."""
+    yield _shares(s)
+    yield _profiles(s)
+    yield _names(s)
+    yield _servable(s)
     if staffing_as_given:
-        yield from _stability(s)
-    yield from _surge(s)
-    yield from _market(s)
-    yield from journey_problems(s)
-    yield from roster_problems(s)
+        yield _stability(s)
+    yield _surge(s)
+    yield _market(s)
+    yield journey_problems(s)
+    yield roster_problems(s)
+    yield _interval(s)
+
+
+def _interval(s: Scenario) -> Iterator[Problem]:
     if s.interval > s.horizon:
         yield ("interval",), (
             f"the reporting interval ({format_duration(s.interval)}) is longer than the horizon "
@@ -188,7 +221,7 @@ def _mean_work(s: Scenario, cat_name: str, cat: Category, channel: str) -> float
     return total
 
 
-def _channel_load(s: Scenario, cname: str) -> float:
+def channel_load(s: Scenario, cname: str) -> float:
     """Offered load of a channel in Erlangs, at the best proficiency any pool has for each
     category (a lower bound on the agents it keeps busy)."""
     ch = s.channels[cname]
@@ -244,7 +277,7 @@ def _stability(s: Scenario) -> Iterator[Problem]:
         for name, ch in s.channels.items()
         if ch.patience == "none" and ch.max_waiting is None and ch.lines is None and ch.rate > 0
     ]
-    loads = {name: _channel_load(s, name) for name in patient}
+    loads = {name: channel_load(s, name) for name in patient}
     for cname in patient:
         load, capacity = loads[cname], _serving(s, {cname})
         if load >= capacity:

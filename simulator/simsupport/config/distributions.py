@@ -129,7 +129,7 @@ class Gamma(_ByMeanAndCV):
 
 
 class Uniform(_Spec):
-    """Bounded times between ``low`` and ``high``, e.g. a scripted task with some spread."""
+    """Bounded times between `low` and `high`, e.g. a scripted task with some spread."""
 
     dist: Literal["uniform"]
     low: Duration
@@ -156,7 +156,7 @@ class Uniform(_Spec):
 
 
 class Deterministic(_Spec):
-    """A fixed time, for what-if runs and for checking the simulator against D-queues."""
+    """A fixed time: for what-if runs, and for textbook queues with constant service (M/D/c)."""
 
     dist: Literal["deterministic"]
     value: Duration
@@ -267,12 +267,15 @@ def check_samples(values: list[float] | tuple[float, ...], shown: str) -> None:
 
 
 class Empirical(_Spec):
-    """Resample observed times (bootstrap), from a CSV export or an inline list.
+    """Resample observed times (bootstrap), from a CSV export (`file`) or an inline list (`samples`).
 
-    ``file`` is relative to the scenario file's folder, which the loader passes as the
-    validation context ``{"base_dir": Path}``; without one, the working folder is used.
-    ``unit`` says what the CSV numbers are in; inline ``samples`` carry their own units.
+    `file` is a path relative to the scenario file's folder; `column` names the column to read
+    (needed when the file has more than one); `unit` says what its numbers are in: s (default),
+    min or h. Inline `samples` carry their own units, e.g. [45s, 2min, 3min 30s].
     """
+
+    # (the folder comes from the validation context {"base_dir": Path} that config.load passes;
+    # without one, the working folder is used)
 
     dist: Literal["empirical"]
     file: str | None = None

@@ -8,6 +8,7 @@ round-trip loader also remembers the line and column of every key. Pydantic repo
 
 from __future__ import annotations
 
+import math
 import re
 import types
 import typing
@@ -20,7 +21,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from ..errors import ScenarioError
-from .checks import check_scenario
+from .checks import all_problems, check_scenario
 from .schema import Scenario
 
 
@@ -276,37 +277,94 @@ _PREFERENCE = {"value_error": 0, "union_tag_invalid": 0, "extra_forbidden": 0, "
 def _from_validation_error(
     exc: ValidationError, data: Any, tree: Any, file: str, overridden: frozenset[str] = frozenset()
 ) -> ScenarioError:
+    """The first problem pydantic found, saying how many more there are."""
+    problems = validation_problems(exc, data, tree, file, overridden)
+    first, others = problems[0], len(problems) - 1
+    if others == 0:
+        return first
+    message = first.message + f" ({others} more problem{'s' if others > 1 else ''} after this one)"
+    return ScenarioError(message, file=file, field=first.field, line=first.line, column=first.column)
+
+
+def validation_problems(
+    exc: ValidationError, data: Any, tree: Any, file: str, overridden: frozenset[str] = frozenset()
+) -> list[ScenarioError]:
+    """Every problem pydantic found, one per place in the user's data, each with its line.
+
+    A union (`3` or `{max: 3, stretch: [...]}`) reports one error per form it allows; the form the
+    user wrote is the one that got deeper into their data, so errors at a place above another
+    error's place are the other forms a union allowed there, not problems of their own. The first
+    problem is at the first error's place, or the deepest place below it; the others follow in the
+    order of the file.
+    """
     errors = exc.errors(include_url=False)
+    places: list[tuple[Any, ...]] = []
+    for e in errors:
+        if (p := _place(e, data)) not in places:
+            places.append(p)
+    first = _place(errors[0], data)
+    first = max((p for p in places if p[: len(first)] == first), key=len)
+    leaves = [p for p in places if p != first and not any(len(q) > len(p) and q[: len(p)] == p for q in places)]
+    out = [_problem_at(first, errors, data, tree, file, overridden)]
+    rest = [_problem_at(p, errors, data, tree, file, overridden) for p in leaves]
+    rest.sort(key=lambda e: (e.line if e.line is not None else math.inf, e.column or 0))
+    for problem in rest:
+        if all(problem.render() != seen.render() for seen in out):
+            out.append(problem)
+    return out
 
-    def place(e: Mapping[str, Any]) -> list[Any]:
-        return _data_path(data, e["loc"], e.get("type") in ("missing", "extra_forbidden"))
 
-    # A union (`3` or `{max: 3, stretch: [...]}`) reports one error per form it allows; the
-    # form the user wrote is the one that got deeper into their data, so the first error's
-    # place, or the deepest place below it, is where the problem is.
-    first_path = place(errors[0])
-    below = [place(e) for e in errors if place(e)[: len(first_path)] == first_path]
-    first_path = max(below, key=len)
-    # Among errors at the same user-facing place, the one from our own validators is clearest.
-    same_place = [e for e in errors if place(e) == first_path]
-    best = min(same_place or errors, key=lambda e: _PREFERENCE.get(e.get("type", ""), 2))
-    keep_last = best.get("type") in ("missing", "extra_forbidden")
-    path = _data_path(data, best["loc"], keep_last)
-    line, col = locate(tree, path if best.get("type") != "missing" else path[:-1])
-    if line is None and best.get("type") == "missing" and hasattr(tree, "lc"):
+def _place(error: Mapping[str, Any], data: Any) -> tuple[Any, ...]:
+    """Where an error is in the user's data (keys and indices that exist, see `_data_path`)."""
+    return tuple(_data_path(data, error["loc"], error.get("type") in ("missing", "extra_forbidden")))
+
+
+def _problem_at(
+    place: tuple[Any, ...], errors: list[Any], data: Any, tree: Any, file: str, overridden: frozenset[str]
+) -> ScenarioError:
+    """The problem at one place: among its errors, the one from our own validators is clearest."""
+    same = [e for e in errors if _place(e, data) == place]
+    best = min(same, key=lambda e: _PREFERENCE.get(e.get("type", ""), 2))
+    path = list(place)
+    missing = best.get("type") == "missing"
+    line, col = locate(tree, path if not missing else path[:-1])
+    if line is None and missing and hasattr(tree, "lc"):
         line, col = 1, None  # a key missing at the top of a file: point at its start
     message = _message(best, data, path)
-    places = {
-        tuple(_data_path(data, e["loc"], e.get("type") in ("missing", "extra_forbidden"))) for e in errors
-    }
-    # errors at ancestors of this place are the other forms a union allowed, not more problems
-    others = len({p for p in places if tuple(path[: len(p)]) != p})
     if path and path[0] in overridden:
         line, col = None, None
         message += " (given on the command line)"
-    if others > 0:
-        message += f" ({others} more problem{'s' if others > 1 else ''} after this one)"
     return ScenarioError(message, file=file, field=dotted(path, data), line=line, column=col)
+
+
+def file_problems(path: str | Path) -> tuple[Scenario | None, list[ScenarioError]]:
+    """A scenario file and every problem in it (for `simsupport validate`): an unreadable file has
+    one; otherwise every validation problem, or, when there is none, every cross-field problem.
+    The scenario is None unless the list is empty."""
+    path = Path(path)
+    try:
+        tree, data = read_data(path)
+    except ScenarioError as exc:
+        return None, [exc]
+    source = str(path)
+    if not isinstance(data, Mapping):
+        message = "a scenario is a mapping of keys such as name, horizon, channels and pools"
+        return None, [ScenarioError(message, file=source)]
+    try:
+        scenario = Scenario.model_validate(data, context={"base_dir": path.resolve().parent})
+    except ValidationError as exc:
+        return None, validation_problems(exc, data, tree, source)
+    except (ValueError, TypeError, OSError, OverflowError) as exc:
+        return None, [ScenarioError(str(exc), file=source)]
+    except RecursionError:
+        return None, [ScenarioError("the scenario nests too deeply to validate", file=source)]
+    problems = []
+    for where, message in all_problems(scenario):
+        line, col = locate(tree, where)
+        problems.append(ScenarioError(message, file=source, field=dotted(where, data), line=line, column=col))
+    # the first is the one `load_scenario` stops at; the others in the order of the file
+    problems[1:] = sorted(problems[1:], key=lambda e: (e.line if e.line is not None else math.inf, e.column or 0))
+    return (scenario if not problems else None), problems
 
 
 def scenario_from_dict(

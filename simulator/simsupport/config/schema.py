@@ -123,6 +123,12 @@ class Retry(Frozen):
     after: Distribution | PositiveDuration
     channel: Name | None = None
     max_retries: Annotated[int, Field(ge=1)] | None = None
+    keep_patience: bool = Field(
+        default=False,
+        description="true: a customer who comes back waits exactly as long as on the attempt they gave up "
+        "on (who gave up quickly stays impatient); false (default): each retry draws a new patience from "
+        "the patience of the channel it arrives on",
+    )
 
     @field_validator("after")
     @classmethod
@@ -437,7 +443,8 @@ class Scenario(Frozen):
     description: str = ""
     start: datetime = Field(
         default=DEFAULT_START,
-        description="wall-clock time at simulation time 0 (ISO 8601; UTC if no offset)",
+        description="the date and time the simulation starts, ISO 8601, e.g. 2026-01-05T09:00:00+08:00 "
+        "(UTC if no offset; default Monday 2026-01-05 00:00 UTC)",
     )
     horizon: PositiveDuration
     warmup: Duration = 0.0

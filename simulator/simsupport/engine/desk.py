@@ -303,7 +303,10 @@ class Engine:
         if self.market is not None and target.volatile and self.market.flags[int(now * self.market.inv_interval)]:
             cls = self.market.twin_of[cls.index]  # a retry is counted by its own arrival time
         retry_patience = src.channel.retry_patience
-        patience = retry_patience() if retry_patience is not None else INF
+        if src.channel.retry_keep:  # the same customer, as impatient as before: no new draw
+            patience = old.patience
+        else:
+            patience = retry_patience() if retry_patience is not None else INF
         self.retries += 1  # a retry keeps its customer's id
         t = self.ticket(cls, now, old.work, patience, self.warmup <= now < self.end, old.attempt + 1, old.id)
         if t.counted:

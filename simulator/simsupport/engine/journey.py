@@ -172,6 +172,9 @@ class JourneyPlugin:
         """A retry: the same customer with the same needs, never deflected by the bot again."""
         plan = old.j.plan
         t.work = old.j.work0  # before any handover factor
+        if old.cls.channel.retry_keep and t.cls.bot is not None:
+            # a kept patience is the one it waited with; the bot's handover factor will apply again
+            t.patience /= t.cls.channel.jr.hand_patience
         if t.cls.channel is not old.cls.channel:  # its later visits on the channel it retried on
             stages = t.cls.stages
             steps = [(k, stages.get(sc.tier, sc), d, w, p) for k, sc, d, w, p in plan.steps]

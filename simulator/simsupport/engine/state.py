@@ -30,8 +30,8 @@ class ChannelState:
     __slots__ = (
         "base_p", "callbacks", "cat_w", "classes", "const", "counted_waiting", "cum", "gap", "in_service", "index", "jr",
         "kid_delay", "kids", "lines", "max_retries", "max_waiting", "mix_k", "mix_x", "name", "patience",
-        "pending", "pick", "q_sum", "rate", "retry_delay", "retry_patience", "retry_prob", "retry_to",
-        "retry_u", "shift", "short_abandon", "sla_T", "sla_code", "triggered", "volatile", "waiting",
+        "pending", "pick", "q_sum", "rate", "retry_delay", "retry_keep", "retry_patience", "retry_prob",
+        "retry_to", "retry_u", "shift", "short_abandon", "sla_T", "sla_code", "triggered", "volatile", "waiting",
     )  # fmt: skip
     _ok = True  # as a SimPy event it never fails
 
@@ -50,6 +50,7 @@ class ChannelState:
         self.retry_prob = 0.0
         self.max_retries = 0
         self.retry_to: Any = None
+        self.retry_keep = False  # a retry keeps the patience of the attempt it follows
         self.shift = False  # category mix follows volatility
         self.mix_k = -1
         self.mix_x = 0.0  # log2 volatility ratio the current odds were computed for (0: as written)
@@ -76,10 +77,12 @@ class Triggered:
 
 
 class TicketLog:
-    """Per-ticket rows for --tickets (kept only when asked for)."""
+    """Per-ticket rows for --tickets (kept only when asked for). `counted` tells the attempts that
+    arrived in the measured window [warmup, warmup + horizon) from the warm-up's and from those of
+    the drain after the horizon, which no statistic counts."""
 
     COLUMNS = ("id", "attempt", "channel", "category", "language", "vip", "priority", "tier", "arrival_s",
-               "outcome", "wait_s", "pool", "handle_s")  # fmt: skip
+               "counted", "outcome", "wait_s", "pool", "handle_s")  # fmt: skip
 
     def __init__(self) -> None:
         self.rows: dict[str, list[Any]] = {c: [] for c in self.COLUMNS}
@@ -89,7 +92,7 @@ class TicketLog:
         for col, value in zip(
             self.COLUMNS,
             (t.id, t.attempt, c.channel.name, c.category, c.language, c.vip, c.priority, c.tier, t.arrival,
-             outcome, wait, pool, handle),
+             t.counted, outcome, wait, pool, handle),
         ):  # fmt: skip
             self.rows[col].append(value)
 
@@ -127,6 +130,7 @@ class DeskState:
             ch.retry_u = uniform_sampler(streams(names.retry(ch.name)))
             ch.retry_delay = make_sampler(r.after, streams(names.retry_delay(ch.name)))
             ch.retry_to = target
+            ch.retry_keep = r.keep_patience
             # the source channel holds the sampler of the target channel's patience
             ch.retry_patience = (
                 None if r.patience is None else make_sampler(r.patience, streams(names.retry_patience(target.name)))

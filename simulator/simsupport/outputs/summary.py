@@ -1,7 +1,9 @@
 """summary.json: the contract that scripts, sweeps and CI checks read.
 
-Keys: scenario, seed, replications, simsupport_version, then one object per scope (overall,
-by_channel, by_category, by_priority, by_language, by_pool), each mapping a key to metric ->
+Keys: scenario, seed, replications, simsupport_version, scenario_hash, horizon_s, warmup_s,
+warnings (sentences about a valid scenario that is probably not what its author meant, see
+config.warnings; [] when there are none), then one object per scope (overall, by_channel,
+by_category, by_priority, by_language, by_pool), each mapping a key to metric ->
 {"mean": x, "ci95": half_width} over replications. Times are seconds.
 """
 
@@ -14,6 +16,7 @@ from typing import Any
 
 from .. import __version__
 from ..config.schema import Scenario
+from ..config.warnings import scenario_warnings
 from ..experiment.statistics import aggregate
 from ..stats.result import ReplicationResult
 from ..stats.summary import SCOPES, summarize
@@ -37,6 +40,7 @@ def summary_document(scenario: Scenario, results: Sequence[ReplicationResult]) -
         "scenario_hash": scenario_hash(scenario),
         "horizon_s": scenario.horizon,
         "warmup_s": scenario.warmup,
+        "warnings": scenario_warnings(scenario, len(results)),
     }
     for scope in SCOPES:
         doc[scope] = agg.get(scope, {})

@@ -101,6 +101,7 @@ class RetryPlan:
     after: Any  # distribution of the delay
     to: int  # channel the retry arrives on
     patience: Any  # distribution of the retry's patience on that channel, or None
+    keep_patience: bool = False  # the retry waits as long as the attempt it follows (no new draw)
 
 
 @dataclass(frozen=True)
@@ -456,7 +457,7 @@ def _channel_plan(s: Scenario, ci: int, name: str, drive: Drive | None, members:
         target = r.channel or name
         tspec = s.channels[target]
         retry = RetryPlan(r.prob, r.max_retries or 1 << 30, r.after, list(s.channels).index(target),
-                          None if tspec.patience == "none" else tspec.patience)  # fmt: skip
+                          None if tspec.patience == "none" else tspec.patience, r.keep_patience)  # fmt: skip
     if spec.sla is None:
         sla_T, code, short = INF, SL_NONE, 0.0
     else:

@@ -21,6 +21,7 @@ import numpy as np
 from scipy import optimize, special
 
 from .arguments import check_quantile_level, check_real, check_servers, check_time
+from .poisson import erlang_b_large, log_cdf, log_pmf
 
 __all__ = ["ErlangA", "ErlangAFormula", "ErlangC", "erlang_a", "erlang_b", "erlang_c", "erlang_c_metrics"]
 
@@ -31,6 +32,9 @@ _LOG_TAIL = math.log(_TAIL_TOL)
 _MAX_QUEUE_STATES = 1 << 22
 
 ErlangAFormula = Literal["answered_and_abandoned", "answered", "offered"]
+# Above this many servers Erlang B and the free states of Erlang A come from the Poisson law in
+# constant time (theory.poisson) instead of n recursion steps or an array of n states.
+LARGE_N = 10_000
 
 
 
@@ -60,6 +64,8 @@ def erlang_b(servers: int, load: float) -> float:
     """Blocking probability of M/M/n/n (Erlang loss formula), load in Erlangs."""
     n = check_servers(servers)
     a = check_real(load, "load", strict=False)
+    if n > LARGE_N and a > 0:
+        return erlang_b_large(n, a)
     return next(islice(erlang_b_sequence(a), n - 1, None))
 
 
@@ -232,14 +238,21 @@ class ErlangA:
     @cached_property
     def _chain(self) -> _Chain:
         n, log_a = self.servers, math.log(self.arrival_rate) + math.log(self.mean_service)
-        k = np.arange(n + 1, dtype=float)
-        log_low = k * log_a - special.gammaln(k + 1.0)  # log(pi_k / pi_0), k = 0..n
         logw = _queue_log_weights(self.arrival_rate, self._n_mu, self._theta)
         log_queue_w = special.logsumexp(logw)
-        log_queue = log_low[-1] + log_queue_w
-        log_free = special.logsumexp(log_low[:-1])
-        log_total = np.logaddexp(log_free, log_queue)
-        busy_below = float(np.sum(k[:-1] * np.exp(log_low[:-1] - log_total)))
+        if n > LARGE_N:  # pi_k = P(N = k), N ~ Poisson(a), below n: no array of n states
+            a = self.load
+            log_queue = log_pmf(n, a) + log_queue_w
+            log_free = log_cdf(n - 1, a)
+            log_total = np.logaddexp(log_free, log_queue)
+            busy_below = a * math.exp(log_cdf(n - 2, a) - log_total)  # sum_{k<n} k pi_k = a P(N <= n-2)
+        else:
+            k = np.arange(n + 1, dtype=float)
+            log_low = k * log_a - special.gammaln(k + 1.0)  # log(pi_k / pi_0), k = 0..n
+            log_queue = log_low[-1] + log_queue_w
+            log_free = special.logsumexp(log_low[:-1])
+            log_total = np.logaddexp(log_free, log_queue)
+            busy_below = float(np.sum(k[:-1] * np.exp(log_low[:-1] - log_total)))
         q = np.exp(logw - log_queue_w)
         j1 = np.arange(1, len(q) + 1, dtype=float)
         c = self._n_mu + j1 * self._theta

@@ -6,7 +6,16 @@ import math
 from collections.abc import Callable
 
 from .arguments import check_fraction, check_real, check_servers
-from .erlang import ErlangA, ErlangAFormula, erlang_b_sequence, erlang_c_from_b, erlang_c_service_level
+from .erlang import (
+    ErlangA,
+    ErlangAFormula,
+    erlang_b_sequence,
+    erlang_c,
+    erlang_c_from_b,
+    erlang_c_service_level,
+)
+
+LARGE_LOAD = 5_000.0  # Erlangs: above it the fewest agents are searched about the square-root rule
 
 
 def sqrt_staffing(load: float, beta: float) -> int:
@@ -41,10 +50,42 @@ def min_agents_erlang_c(arrival_rate: float, mean_service: float, threshold: flo
     t = check_real(threshold, "threshold", strict=False)
     goal = check_fraction(target, "target")
     a = lam * s
+    if a > LARGE_LOAD:  # n > a steps would take as long as the load is large: search about sqrt staffing
+
+        def stable_meets(n: int) -> bool:
+            return n > a and erlang_c_service_level(erlang_c(n, a), n, a, s, t) >= goal
+
+        return _smallest(stable_meets, a)
     for n, b in enumerate(erlang_b_sequence(a), start=1):
         if n > a and erlang_c_service_level(erlang_c_from_b(b, n, a), n, a, s, t) >= goal:
             return n
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _smallest(meets: Callable[[int], bool], load: float) -> int:
+    """Smallest n >= 1 with meets(n), for meets increasing in n, in O(log) calls whatever the load:
+    from the square-root rule's n = a + sqrt(a), steps of sqrt(a) doubling until the answer is
+    bracketed, then bisection."""
+    step = max(1, math.ceil(math.sqrt(load)))
+    n = sqrt_staffing(load, 1.0)
+    if meets(n):
+        hi, lo = n, n - step
+        while lo >= 1 and meets(lo):
+            hi, step = lo, 2 * step
+            lo = hi - step
+        lo = max(lo, 0)  # meets(0) is false: no agents answer nobody
+    else:
+        lo, hi = n, n + step
+        while not meets(hi):
+            lo, step = hi, 2 * step
+            hi = lo + step
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if meets(mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi
 
 
 _ERLANG_A_FORMULAS: dict[str, Callable[[ErlangA, float], float]] = {
@@ -78,6 +119,8 @@ def min_agents_erlang_a(
     def meets(n: int) -> bool:
         return metric(ErlangA(n, lam, s, p), t) >= goal
 
+    if lam * s > LARGE_LOAD:
+        return _smallest(meets, lam * s)
     if meets(1):
         return 1
     lo, hi = 1, max(2, math.ceil(lam * s))
