@@ -159,3 +159,16 @@ def test_an_unreachable_scheduler_is_exit_2_not_a_bug(tmp_path: Path) -> None:
     text = _one_paragraph(r.stderr)
     assert r.returncode == 2 and "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in text, text
     assert time.monotonic() - t < 60
+
+
+def test_legal_but_suspicious_inputs_warn(tmp_path: Path) -> None:
+    from simsupport.config.warnings import scenario_warnings  # noqa: PLC0415
+
+    data = mmn_dict(agents=5, rate=1.0, mean_handle=1.0, horizon=26 * 60, warmup=0)
+    data["pools"][0].update(agents=None, shifts=[{"start": "08:00", "end": "08:00", "agents": 3}])
+    rows = [f"2026-01-05T00:{m:02d}:00Z,{100 + m}" for m in range(50)]
+    (tmp_path / "p.csv").write_text("timestamp,price\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    data["market"] = {"model": "replay", "file": "p.csv"}
+    text = " | ".join(scenario_warnings(scenario_from_dict(data, base_dir=tmp_path)))
+    assert "covers 49min of the 1d 2h run" in text and "flat" in text
+    assert "shifts[0] starts and ends at 08:00: read as a 24-hour shift" in text

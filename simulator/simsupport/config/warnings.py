@@ -21,6 +21,7 @@ from ..plan.rates import make_rate
 from ..units import format_duration
 from .base import on_duty
 from .checks import channel_load
+from .market import ReplayMarket
 from .schema import Pool, Scenario
 
 HOUR = 3600.0
@@ -33,6 +34,8 @@ def scenario_warnings(s: Scenario, replications: int | None = None) -> list[str]
     """Every warning for a scenario (`replications`: as run, default the scenario's)."""
     return [
         *shock_warnings(s),
+        *replay_warnings(s),
+        *day_long_shift_warnings(s),
         *roster_warnings(s),
         *load_warnings(s),
         *replication_warnings(s.replications if replications is None else replications),
@@ -58,6 +61,37 @@ def shock_warnings(s: Scenario) -> list[str]:
                 f"counts: only what is left of its decay ({format_duration(shock.decay)}) reaches the measured "
                 f"window; place it at {format_duration(s.warmup)} or later to measure it"
             )
+    return out
+
+
+def replay_warnings(s: Scenario) -> list[str]:
+    """A recording much shorter than the run: the rest of the run is a flat price at the last
+    volatility, which is rarely what a replay was meant to show."""
+    m = s.market
+    if not isinstance(m, ReplayMarket) or m.bootstrap is not None:
+        return []
+    length = m.series[0][-1] - (max(0.0, s.start.timestamp() - m.first_epoch) if m.align == "clock" else 0.0)
+    if length < 0.9 * s.end:
+        return [
+            f"market.file {m.file} covers {format_duration(max(length, 0.0))} of the {format_duration(s.end)} run "
+            "(warm-up included): after it the price stays flat at its last volatility; record a longer stretch, "
+            "shorten the horizon, or bootstrap the recording (bootstrap: {block: 1d})"
+        ]
+    return []
+
+
+def day_long_shift_warnings(s: Scenario) -> list[str]:
+    """A shift whose start and end are the same clock time is read as 24 hours (as a roster
+    writes a round-the-clock shift); written by hand it is more often a typo."""
+    out = []
+    for pool in s.pools:
+        if isinstance(pool.shifts, str):
+            continue
+        for i, sh in enumerate(pool.shifts):
+            if sh.start % 86400 == sh.end % 86400 and not (sh.start == 0 and sh.end == 86400):
+                out.append(f"pools.{pool.name}.shifts[{i}] starts and ends at {_clock(sh.start)}: read as a "
+                           f"24-hour shift ({_clock(sh.start)} to {_clock(sh.start)} the next day); if a shorter shift "
+                           "was meant, correct start or end")
     return out
 
 

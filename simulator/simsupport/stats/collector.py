@@ -11,7 +11,7 @@ Definitions (all times in seconds; "admitted" = offered - blocked):
 - p_wait: share of admitted tickets not answered at once;
 - mean_wait_s: over admitted tickets that left the queue, abandoners' time in queue included;
 - asa_s: mean wait of answered tickets; wait_pXX_s: quantiles of answered waits;
-- service_level: per the channel's SLA formula (see config.schema.SLA);
+- service_level: per the channel's SLA formula (see config.contact.SLA);
 - occupancy: busy agent time / on-duty agent time.
 """
 
