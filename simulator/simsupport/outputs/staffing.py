@@ -12,6 +12,7 @@ import pandas as pd
 from ruamel.yaml import YAML
 
 from ..config.base import on_duty
+from ..config.derived import display_zone
 from ..config.schema import Scenario
 from ..staffing.requirements import PoolNeed, _coverage
 from ..staffing.search import SearchResult
@@ -92,8 +93,11 @@ def _tier_rows(s: Scenario, width: int) -> list[list[str]]:
     return [names[i : i + width] for names in tiers.values() for i in range(0, len(names), width)]
 
 
-def day_figure(s: Scenario, needs: list[PoolNeed], vars_: list[Variable], result: SearchResult) -> Any:
-    """The figure of `day_plot`: one panel per pool (searched, kept or idle), a row per tier."""
+def day_figure(
+    s: Scenario, needs: list[PoolNeed], vars_: list[Variable], result: SearchResult, tz: str | None = None
+) -> Any:
+    """The figure of `day_plot`: one panel per pool (searched, kept or idle), a row per tier, hours
+    on the clock of `tz` (None: display_zone(s)), the planners' clock rather than UTC."""
     # matplotlib only when the plot is drawn: `staff --no-plots` does without its import
     from matplotlib.figure import Figure
 
@@ -107,6 +111,7 @@ def day_figure(s: Scenario, needs: list[PoolNeed], vars_: list[Variable], result
     full = {v.label: result.x.get(v.label, v.current) for v in vars_}
     searched = {v.pool for v in vars_ if v.label in result.x}
     h = np.arange(25)
+    zone = display_zone(s, tz)
     for r, names in enumerate(rows):
         for c in range(cols):
             ax = grid[r][c]
@@ -115,7 +120,7 @@ def day_figure(s: Scenario, needs: list[PoolNeed], vars_: list[Variable], result
                 continue
             name = names[c]
             spec, need = s.pool(name), by_pool[name]
-            hour = ((need.t + s.start.timestamp()) % 86400 // 3600).astype(int)
+            hour = pd.to_datetime(need.t + s.start.timestamp(), unit="s", utc=True).tz_convert(zone).hour.to_numpy()
 
             def by_hour(values: np.ndarray, hour: np.ndarray = hour) -> np.ndarray:
                 day = np.array([values[hour == k].mean() if (hour == k).any() else 0.0 for k in range(24)])
@@ -140,7 +145,7 @@ def day_figure(s: Scenario, needs: list[PoolNeed], vars_: list[Variable], result
             if c == 0:
                 ax.set_ylabel("agents / Erlangs", fontsize=8)
             if r == len(rows) - 1 or c >= len(rows[r + 1]):
-                ax.set_xlabel("hour of day (UTC)", fontsize=8)
+                ax.set_xlabel(f"hour of day ({zone})", fontsize=8)
             ax.tick_params(labelsize=8)
     handles, labels = fig.axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncol=4 if cols > 1 else 2, fontsize=8, frameon=False)
@@ -149,18 +154,22 @@ def day_figure(s: Scenario, needs: list[PoolNeed], vars_: list[Variable], result
     return fig
 
 
-def day_plot(s: Scenario, needs: list[PoolNeed], vars_: list[Variable], result: SearchResult, path: Path) -> Path:
-    """Per pool, over the hours of the day (UTC, averaged over the week): the offered load, the
-    agents the hourly Erlang estimate asks for, and the agents on duty now and recommended."""
+def day_plot(
+    s: Scenario, needs: list[PoolNeed], vars_: list[Variable], result: SearchResult, path: Path, tz: str | None = None
+) -> Path:
+    """Per pool, over the hours of the day (the clock of `tz`, averaged over the week): the
+    offered load, the agents the hourly Erlang estimate asks for, and the agents on duty now and
+    recommended."""
     from .plots import _save
 
-    return _save(day_figure(s, needs, vars_, result), path)
+    return _save(day_figure(s, needs, vars_, result, tz), path)
 
 
 def write_staffing(
     s: Scenario, src: Path, vars_: list[Variable], needs: list[PoolNeed], result: SearchResult, out: Path,
-    *, plots: bool = True, settings: dict[str, Any] | None = None,
+    *, plots: bool = True, settings: dict[str, Any] | None = None, tz: str | None = None,
 ) -> list[Path]:  # fmt: skip
+    """Everything `staff` writes; the plot's hours on the clock of `tz` (None: display_zone(s))."""
     table = staffing_frame(vars_, result)
     judged = achieved(result)
     written = [
@@ -181,5 +190,5 @@ def write_staffing(
         }),  # fmt: skip
     ]
     if plots:
-        written.append(day_plot(s, needs, vars_, result, out / "staffing.png"))
+        written.append(day_plot(s, needs, vars_, result, out / "staffing.png", tz))
     return written
