@@ -12,7 +12,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-
 from simsupport.config.load import scenario_from_dict
 from simsupport.outputs import plots
 from simsupport.outputs.report import SHOCK_DECAYS, shock_windows
