@@ -3,13 +3,11 @@ with the recommended staffing (ready to run), the search's log, and the day plot
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from ruamel.yaml import YAML
 
 from ..config.base import on_duty
 from ..config.derived import display_zone
@@ -19,6 +17,7 @@ from ..staffing.search import SearchResult
 from ..staffing.targets import achieved_frame
 from ..staffing.variables import Variable, apply_to_tree, current
 from .files import atomic_write, write_json, write_table
+from .yaml_edit import NotInPlace, YamlText, relink
 
 
 def staffing_frame(vars_: list[Variable], result: SearchResult) -> pd.DataFrame:
@@ -44,35 +43,29 @@ def achieved(result: SearchResult) -> pd.DataFrame:
 
 
 def write_staffed_scenario(src: Path, vars_: list[Variable], x: dict[str, int], out: Path) -> Path:
-    """The scenario file with the recommended headcounts, comments, quotes and layout kept;
-    relative data files (empirical handle times, price series) still found from `out`."""
-    yaml = YAML()
-    yaml.preserve_quotes = True
-    tree = yaml.load(src.read_text(encoding="utf-8"))
-    apply_to_tree(tree, vars_, {k: v for k, v in x.items()})
-    _relink(tree, src.resolve().parent, out.resolve().parent)
-
-    def write(p: Path) -> None:
-        with open(p, "w", encoding="utf-8") as fh:
-            fh.write(f"# staffing recommended by `simsupport staff` from {src.name}\n")
-            yaml.dump(tree, fh)
-
-    return atomic_write(out, write)
-
-
-def _relink(node: Any, src_dir: Path, out_dir: Path) -> None:
-    """Rewrite relative `file:` paths that exist beside the source so they work from out_dir."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key in ("file", "path") and isinstance(value, str) and not os.path.isabs(value):
-                target = src_dir / value
-                if target.exists():
-                    node[key] = os.path.relpath(target, out_dir)
-            else:
-                _relink(value, src_dir, out_dir)
-    elif isinstance(node, list):
-        for item in node:
-            _relink(item, src_dir, out_dir)
+    """The scenario file with the recommended headcounts and nothing else changed: each number
+    replaced where it stands, so comments, quotes, flow mappings over several lines, aligned
+    columns and indentation stay the author's (a diff shows the new headcounts only, under a
+    first line saying where the file came from); relative data files (empirical handle times,
+    price series) still found from `out`."""
+    text = src.read_text(encoding="utf-8")
+    src_dir, out_dir = src.resolve().parent, out.resolve().parent
+    try:
+        doc = YamlText(text)
+        for pool in doc.tree.get("pools", []):
+            for v in vars_:
+                if pool.get("name") == v.pool and v.label in x:
+                    node = pool if v.shift is None else pool["shifts"][v.shift]
+                    doc.set_value(node, "agents", int(x[v.label]))
+        relink(doc.tree, src_dir, out_dir, doc.set_value)
+        body = doc.text()
+    except NotInPlace:  # e.g. a pool without an `agents` line to change: ruamel writes it all
+        doc = YamlText(text)
+        apply_to_tree(doc.tree, vars_, dict(x))
+        relink(doc.tree, src_dir, out_dir, lambda node, key, value: node.__setitem__(key, value))
+        body = doc.dump()
+    header = f"# staffing recommended by `simsupport staff` from {src.name}\n"
+    return atomic_write(out, lambda p: p.write_text(header + body, encoding="utf-8"))
 
 
 def on_duty_profile(s: Scenario, v_pool: str, x: dict[str, int], vars_: list[Variable], t: np.ndarray) -> np.ndarray:
