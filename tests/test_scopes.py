@@ -171,3 +171,19 @@ def test_summary_worst_hour_is_shown_in_the_display_zone() -> None:
         assert starts.count(block["start_s"]) <= block["agreed"]
         assert set(block["service_level"]) == {"mean", "ci95"}
     assert summary_document(s, results, tz="UTC")["worst_hour"]["all"]["zone"] == "UTC"
+
+
+def test_no_hour_is_the_worst_when_every_hour_is_alike() -> None:
+    """A channel at 100% in every hour has no worst hour to name: its metrics stay (the worst
+    hour is 100%), its start is NaN per replication and null in summary.json."""
+    data = _desk(horizon="6h", warmup="0s")
+    data["pools"] = [{"name": "chat-team", "agents": 40, "channels": ["chat"]},
+                     {"name": "phone-team", "agents": 1, "channels": ["phone"]}]  # fmt: skip
+    s = scenario_from_dict(data)
+    results = run_replications(s, 2)
+    worst = summarize(results[0])["worst_hour"]
+    assert worst["chat"]["service_level"] == 1.0 and math.isnan(worst["chat"]["start_s"])
+    assert not math.isnan(worst["phone"]["start_s"])
+    block = summary_document(s, results)["worst_hour"]["chat"]
+    assert (block["start_local"], block["start_s"], block["agreed"], block["of"]) == (None, None, 0, 2)
+    assert block["service_level"]["mean"] == 1.0

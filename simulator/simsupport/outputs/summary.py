@@ -9,13 +9,15 @@ says WHEN: an average of the hours' starts over replications means nothing (a Tu
 a Thursday 15:00 average to no hour at all), so each key carries the most common hour as a local
 clock reading, `start_local` ("Tue 14:00") in `zone`, with `agreed` of `of` replications having
 it, and `start_s` (seconds since time 0, the first such hour); its metrics are the means over
-every replication's own worst hour.
+every replication's own worst hour. Where no hour is worse than another (a channel at 100% all
+along) `start_local` and `start_s` are null and `agreed` 0.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -56,12 +58,14 @@ def worst_hours(
     for key, block in agg.items():
         starts = [s["worst_hour"][key]["start_s"] for s in summaries if key in s.get("worst_hour", {})]
         block = {m: v for m, v in block.items() if m != "start_s"}
-        if starts:
-            labels = [clock_label(start, x, tz) for x in starts]
+        hours = [x for x in starts if math.isfinite(x)]  # NaN: every hour alike, none the worst
+        block.update(start_local=None, zone=tz, agreed=0, of=len(starts), start_s=None)
+        if hours:
+            labels = [clock_label(start, x, tz) for x in hours]
             counts = Counter(labels)
-            first = {lab: min(x for x, lb in zip(starts, labels) if lb == lab) for lab in counts}
+            first = {lab: min(x for x, lb in zip(hours, labels) if lb == lab) for lab in counts}
             mode = min(counts, key=lambda lab: (-counts[lab], first[lab]))
-            block.update(start_local=mode, zone=tz, agreed=counts[mode], of=len(starts), start_s=first[mode])
+            block.update(start_local=mode, agreed=counts[mode], start_s=first[mode])
         out[key] = block
     return out
 

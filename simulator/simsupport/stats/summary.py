@@ -154,8 +154,10 @@ def worst_hour(r: ReplicationResult) -> dict[str, dict[str, float]] | None:
 
     Hours are counted by ticket arrival like every other scope; wait quantiles come from a
     5%-resolution histogram; occupancy and mean_queue from the interval snapshots (exact when
-    the reporting interval divides an hour). Ties go to the earliest hour. The staffing
-    targets' `worst_hour` scope (staffing.targets) takes the same hour for a channel's SLA.
+    the reporting interval divides an hour). Ties go to the earliest hour; where every hour
+    has the same level (a channel always at 100%) no hour is worse than another and `start_s`
+    is NaN. The staffing targets' `worst_hour` scope (staffing.targets) takes the same hour
+    for a channel's SLA.
     """
     if r.hour_counters is None or r.hour_hist is None:
         return None
@@ -172,7 +174,7 @@ def worst_hour(r: ReplicationResult) -> dict[str, dict[str, float]] | None:
         span, busy, duty, queue = window
         out["all"]["occupancy"] = _ratio(float(busy.sum()), float(duty.sum()))
         out["all"]["mean_queue"] = float(queue.sum()) / span
-    out["all"]["start_s"] = (r.first_hour + h) * HOUR
+    out["all"]["start_s"] = _start(r, h, num.sum(axis=1), den.sum(axis=1))
     for ci, name in enumerate(r.channel_names):
         hc = _lowest(num[:, ci], den[:, ci])
         if hc is None:
@@ -184,7 +186,7 @@ def worst_hour(r: ReplicationResult) -> dict[str, dict[str, float]] | None:
             serving = [p for p, chans in enumerate(r.pool_channels) if name in chans]
             block["occupancy"] = _ratio(float(busy[serving].sum()), float(duty[serving].sum()))
             block["mean_queue"] = float(queue[ci]) / span
-        block["start_s"] = (r.first_hour + hc) * HOUR
+        block["start_s"] = _start(r, hc, num[:, ci], den[:, ci])
         out[name] = block
     return out
 
@@ -195,6 +197,13 @@ def _lowest(num: np.ndarray, den: np.ndarray) -> int | None:
     if len(valid) == 0:
         return None
     return int(valid[np.argmin(num[valid] / den[valid])])
+
+
+def _start(r: ReplicationResult, h: int, num: np.ndarray, den: np.ndarray) -> float:
+    """The start of hour row h, or NaN when every hour with a level has the same one."""
+    valid = den > 0
+    levels = num[valid] / den[valid]
+    return (r.first_hour + h) * HOUR if levels.max() > levels.min() else math.nan
 
 
 def _snapshot_hour(r: ReplicationResult, start: float) -> tuple[float, np.ndarray, np.ndarray, np.ndarray] | None:
