@@ -119,6 +119,13 @@ def test_summary_json_contract(outs: dict[str, Path]) -> None:
                 assert set(value) == {"mean", "ci95"}, (scope, key, metric)
                 for v in value.values():
                     assert v is None or (isinstance(v, (int, float)) and math.isfinite(v)), (scope, key, metric)
+    # worst_hour: metrics as everywhere, and when: the most common local hour, not a mean start
+    assert set(doc["worst_hour"]) == {"all", "phone"}
+    for key, block in doc["worst_hour"].items():
+        when = {k: block.pop(k) for k in ("start_local", "zone", "agreed", "of", "start_s")}
+        assert when["zone"] == "UTC" and re.fullmatch(r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d\d:00", when["start_local"])
+        assert 1 <= when["agreed"] <= when["of"] == 2 and when["start_s"] % 3600 == 0, key
+        assert all(set(v) == {"mean", "ci95"} for v in block.values()), key
     # mean_queue and occupancy are defined overall and per channel (occupancy also per pool)
     for scope in ("overall", "by_channel"):
         for block in doc[scope].values():

@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -100,6 +101,13 @@ def test_tiered_plot_has_a_panel_per_pool(tiered: dict[str, Path]) -> None:
     titles = [ax.get_title(loc="left") for ax in fig.axes]
     assert len(fig.axes) == 2 and [t.split()[0] for t in titles] == ["l1", "l2"], titles
     assert "tier L2" in titles[1]
+    # hours of the day on the display clock, the zone named: Tokyo is UTC's day moved by 9 hours
+    assert fig.axes[0].get_xlabel() in ("", "hour of day (UTC)")
+    tokyo = day_figure(plan.scenario, plan.needs, plan.variables, result, tz="Asia/Tokyo")
+    assert {ax.get_xlabel() for ax in tokyo.axes} - {""} == {"hour of day (Asia/Tokyo)"}
+    need = [line for line in fig.axes[0].get_lines() if line.get_label() == "hourly Erlang estimate"][0]
+    need_tokyo = [line for line in tokyo.axes[0].get_lines() if line.get_label() == "hourly Erlang estimate"][0]
+    assert np.allclose(np.roll(need.get_ydata()[:24], 9), need_tokyo.get_ydata()[:24])
     # a pool nobody searched (here: every decision kept) still gets its panel
     kept = SearchResult(x={}, evaluation=e, start={}, feasible=True)
     assert len(day_figure(plan.scenario, plan.needs, plan.variables, kept).axes) == 2

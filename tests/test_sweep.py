@@ -15,6 +15,7 @@ import copy
 import json
 import logging
 import math
+import re
 import statistics
 import textwrap
 from collections.abc import Iterable, Iterator
@@ -867,6 +868,76 @@ def test_comparisons_are_paired_differences(tables: dict[str, Any]) -> None:
     assert (offered["difference"] == 0).all() and (offered["ci95"] == 0).all()
 
 
+def test_points_long_is_the_channels_metrics_tidily(tables: dict[str, Any]) -> None:
+    """points_long.csv: one row per point, channel (`all`: the desk) and metric, the numbers of
+    the points table, the swept values beside them; no other scope."""
+    long = pd.read_csv(tables["out"] / "points_long.csv")
+    assert list(long.columns) == ["point", "pools.agents.agents", "policy", "channel", "metric", "mean", "ci95"]
+    assert set(long["channel"]) == {"all", "phone"}
+    points = tables["points"].set_index(["point", "metric"])
+    for _, row in long.iterrows():
+        scoped = f"overall.all.{row['metric']}" if row["channel"] == "all" else f"by_channel.{row['channel']}.{row['metric']}"
+        want = points.loc[(row["point"], scoped)]
+        assert norm(row["mean"]) == pytest.approx(norm(want["mean"]), rel=1e-15, nan_ok=True) or norm(want["mean"]) is None
+        assert row["pools.agents.agents"] == want["pools.agents.agents"] and row["policy"] == want["policy"]
+    wanted = {m for m in tables["points"]["metric"] if m.startswith(("overall.all.", "by_channel."))}
+    assert len(long) == len(tables["points"][tables["points"]["metric"].isin(wanted)])
+    assert {"service_level", "asa_s", "abandon_rate"} <= set(long["metric"])
+
+
+def test_sweep_console_prints_channels_headcounts_and_pp(tmp_path: Path) -> None:
+    """The console: every channel at every point, each point's agents per pool (not only what was
+    swept), and policy differences of service levels in percentage points, never in %."""
+    base = tiny()
+    base["channels"]["chat"] = {"rate": "1/min", "patience": {"dist": "exponential", "mean": "2min"},
+                                "sla": {"answer_within": "30s", "target": 0.8}}  # fmt: skip
+    base["pools"] = [{"name": "agents", "agents": 20},
+                     {"name": "night", "shifts": [{"name": "a", "start": "0h", "end": "12h", "agents": 4},
+                                                  {"name": "b", "start": "12h", "end": "24h", "agents": 3}]}]  # fmt: skip
+    exp = experiment(tmp_path, """\
+        name: console
+        base: base.yaml
+        replications: 2
+        sweep:
+          grid: {staffing: [1.0, 1.5]}
+          policies:
+            short: {}
+            long: {channels.phone.sla.answer_within: 60s}
+        """, base=base)  # fmt: skip
+    result = CliRunner().invoke(cli, ["sweep", str(exp), "--out", str(tmp_path / "out"), "-w", "1", "--no-plots"],
+                                catch_exceptions=False)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "console: per channel, mean ±95% CI" in out
+    lines = out.splitlines()
+    per_channel = lines[next(i for i, line in enumerate(lines) if "per channel" in line):]
+    assert any("phone" in line for line in per_channel) and any("chat" in line for line in per_channel)
+    # headcounts: 1.5 x (20; 4 + 3) = 30; 6 + 5 (4.5 rounded up), shifts joined by +
+    heads = lines[next(i for i, line in enumerate(lines) if "agents per pool" in line):]
+    rows = [line for line in heads if "staffing=" in line][:4]
+    assert all(("20" in r and "4+3" in r) or ("30" in r and "6+5" in r) for r in rows), rows
+    # the comparison: long minus short, service level in pp
+    comp = lines[next(i for i, line in enumerate(lines) if "each policy minus short" in line):]
+    phone = [line for line in comp if "phone" in line]
+    assert phone and all(" pp" in line and "%" not in line for line in phone), phone
+    assert re.findall(r"±\d+\.\d pp", out) and not re.findall(r"±\d+\.\d%", out)  # half-widths of shares: pp
+
+
+def test_policy_chart_labels_differences_in_pp(tables: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    from simsupport.outputs import sweep_plots
+
+    caught: list[Any] = []
+    monkeypatch.setattr(sweep_plots, "_save", lambda fig, path: caught.append(fig) or path)
+    info = json.loads((tables["out"] / "experiment.json").read_text(encoding="utf-8"))
+    sweep_plots.policy_chart(tables["comparisons"], info, tables["out"] / "x.png")
+    sl = caught[0].axes[0]
+    caught[0].canvas.draw()
+    labels = [t.get_text() for t in sl.get_yticklabels() if t.get_text()]
+    assert labels and all(lab == "0" or lab.endswith(" pp") for lab in labels), labels
+    assert "%" not in "".join(labels) and "(pp)" in sl.get_title(loc="left")
+    assert sweep_plots.PP(0.02, 0) == "+2 pp" and sweep_plots.PP(-0.005, 0) == "-0.5 pp" and sweep_plots.PP(0.0, 0) == "0"
+
+
 def test_csv_tables_match_parquet(tables: dict[str, Any]) -> None:
     for name in TABLES:
         pq = tables[name]
@@ -906,8 +977,8 @@ def test_cli_sweep_end_to_end(tmp_path: Path) -> None:
     assert first.exit_code == 0, first.output
     assert "12 replications run, 0 reused" in one_line(first.output)
     names = {p.name for p in out.iterdir()}
-    assert names == {"runs", "experiment.json", "manifest.json", *PNGS,
-                     *(f"{t}.{ext}" for t in TABLES for ext in ("parquet", "csv"))}
+    assert names == {"runs", "experiment.json", "manifest.json", "points_long.csv", *PNGS,
+                     *(f"{t}.{ext}" for t in TABLES for ext in ("parquet", "csv"))}  # fmt: skip
     for png in PNGS:
         data = (out / png).read_bytes()
         assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 1000

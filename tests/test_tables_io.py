@@ -38,11 +38,13 @@ def _results(path: Path, reps: int = 2, **overrides: object) -> tuple[list[Repli
     return [simulate(s, r) for r in range(reps)], s.start
 
 
-def _both(tmp_path: Path, results: list[ReplicationResult], start: datetime) -> dict[str, tuple[bytes, bytes]]:
+def _both(
+    tmp_path: Path, results: list[ReplicationResult], start: datetime, tz: str | None = None
+) -> dict[str, tuple[bytes, bytes]]:
     """{suffix: (plain writer's bytes, pandas' bytes)} for CSV and Parquet."""
-    cols = interval_columns(results, start)
+    cols = interval_columns(results, start, tz)
     assert cols is not None
-    frame = interval_frame(results, start)
+    frame = interval_frame(results, start, tz)
     out = {}
     for suffix in ("csv", "parquet"):
         plain = write_columns(tmp_path / f"plain.{suffix}", cols)
@@ -51,8 +53,8 @@ def _both(tmp_path: Path, results: list[ReplicationResult], start: datetime) -> 
     return out
 
 
-def _assert_same(tmp_path: Path, results: list[ReplicationResult], start: datetime) -> None:
-    for suffix, (plain, ref) in _both(tmp_path, results, start).items():
+def _assert_same(tmp_path: Path, results: list[ReplicationResult], start: datetime, tz: str | None = None) -> None:
+    for suffix, (plain, ref) in _both(tmp_path, results, start, tz).items():
         assert plain == ref, suffix
     back = pd.read_parquet(tmp_path / "plain.parquet")
     pd.testing.assert_frame_equal(back, pd.read_parquet(tmp_path / "pandas.parquet"))
@@ -83,6 +85,62 @@ def test_zone_across_daylight_saving(tmp_path: Path) -> None:
     _assert_same(tmp_path, results, start)
     text = (tmp_path / "plain.csv").read_text(encoding="utf-8")
     assert "+01:00" in text and "+02:00" in text
+
+
+def _local_matches_start(frame: pd.DataFrame, tz: str) -> None:
+    """local_time is `start` (an instant, kept in its own offset) read on the clock of `tz`, naive."""
+    assert str(frame["local_time"].dtype) == "datetime64[us]"
+    assert str(frame["start"].dt.tz) != tz or tz == "UTC"
+    want = pd.to_datetime(frame["start"], utc=True).dt.tz_convert(tz).dt.tz_localize(None)
+    assert (frame["local_time"] == want).all()
+
+
+def test_local_time_in_another_zone(tmp_path: Path) -> None:
+    """UTC instants in `start`, Shanghai wall-clock in `local_time`: the same file either way."""
+    results, start = _results(TEXTBOOK, horizon="10h", warmup="0s")
+    _assert_same(tmp_path, results, start, "Asia/Shanghai")
+    back = pd.read_parquet(tmp_path / "plain.parquet")
+    _local_matches_start(back, "Asia/Shanghai")
+    assert back["local_time"].iloc[0] == pd.Timestamp("2026-01-05 08:00")  # Monday 00:00 UTC
+    assert list(back.columns[:5]) == ["replication", "interval", "start", "local_time", "start_s"]
+    text = (tmp_path / "plain.csv").read_text(encoding="utf-8").splitlines()
+    assert text[1].split(",")[2:4] == ["2026-01-05 00:00:00+00:00", "2026-01-05 08:00:00"]
+
+
+def test_local_time_across_daylight_saving(tmp_path: Path) -> None:
+    """A London display clock across the March change: wall times skip 01:00-02:00, instants don't."""
+    try:
+        ZoneInfo("Europe/London")
+    except ZoneInfoNotFoundError:
+        pytest.skip("no time zone database")
+    results, _ = _results(TEXTBOOK, reps=1, horizon="4h", warmup="0s", interval="30min")
+    start = datetime(2026, 3, 29, 0, 0, tzinfo=ZoneInfo("UTC"))
+    _assert_same(tmp_path, results, start, "Europe/London")
+    back = pd.read_parquet(tmp_path / "plain.parquet")
+    _local_matches_start(back, "Europe/London")
+    clock = [str(v.time())[:5] for v in back["local_time"]]
+    assert clock[:4] == ["00:00", "00:30", "02:00", "02:30"]
+
+
+def test_local_time_of_whole_days_is_written_as_pandas_does(tmp_path: Path) -> None:
+    """Every local time a midnight: pandas writes dates alone, and so must the plain writer."""
+    results, start = _results(TEXTBOOK, reps=1, horizon="3d", warmup="0s", interval="1d")
+    _assert_same(tmp_path, results, start, "UTC")
+    text = (tmp_path / "plain.csv").read_text(encoding="utf-8").splitlines()
+    assert text[1].split(",")[3] == "2026-01-05"
+
+
+def test_run_writes_local_time_in_the_display_zone(tmp_path: Path) -> None:
+    """write_run: report.timezone names the clock of local_time; tz= overrides it; start stays UTC."""
+    s = load_scenario(TEXTBOOK, overrides={"replications": 1, "horizon": "3h", "warmup": "0s",
+                                           "report": {"timezone": "America/New_York"}})  # fmt: skip
+    results = [simulate(s, 0)]
+    write_run(s, results, tmp_path / "a", plots=False)
+    write_run(s, results, tmp_path / "b", plots=False, tz="Asia/Kolkata")
+    a = pd.read_csv(tmp_path / "a" / "intervals.csv")
+    b = pd.read_parquet(tmp_path / "b" / "intervals.parquet")
+    assert a["start"].iloc[0] == "2026-01-05 00:00:00+00:00" and a["local_time"].iloc[0] == "2026-01-04 19:00:00"
+    assert str(b["start"].dt.tz) == "UTC" and b["local_time"].iloc[0] == pd.Timestamp("2026-01-05 05:30")
 
 
 def test_market_columns(tmp_path: Path) -> None:

@@ -4,23 +4,21 @@
 from __future__ import annotations
 
 import difflib
-import math
 from pathlib import Path
 from typing import Any
 
 import click
 from pydantic import ValidationError
-from rich.table import Table
 
 from ..errors import ScenarioError
 from ..experiment import sweep as sweeps
 from ..experiment.replications import default_workers
 from ..experiment.spec import Precision, load_experiment
-from ..experiment.statistics import mean_ci95
 from ..experiment.sweep import Store, run_sweep
 from ..experiment.guard import MAX_TICKETS, check_work
 from ..outputs.sweep_tables import draw, metric_names, write_sweep
-from .console import ProgressBar, console, fmt_s, interrupted, own_folder, pct
+from .console import ProgressBar, console, interrupted, own_folder
+from .sweep_console import print_sweep
 
 
 @click.command()
@@ -81,7 +79,7 @@ def sweep(
                 )
     written = write_sweep(exp, result, out, plots=not no_plots)
     written.append(folder.finish(written))
-    print_points(exp, result)
+    print_sweep(exp, result)
     say = console()
     say.print(
         f"{exp.spec.name}: {len(exp.points)} points, {result.ran} replications run, {result.reused} reused "
@@ -124,29 +122,6 @@ def _precision(prec: Precision | None, precision: str | None, max_replications: 
         err = exc.errors(include_url=False)[0]
         raise click.BadParameter(str(err["msg"]).removeprefix("Value error, "),
                                  param_hint="--max-replications" if max_replications is not None else "--precision") from None
-
-
-def print_points(exp: Any, result: Any, limit: int = 40) -> None:
-    """One line per point: the overall figures a planner compares first."""
-    table = Table(title=f"{exp.spec.name}: overall, mean ±95% CI", title_justify="left")
-    for col in ("point", "reps", "service level", "ASA", "abandon", "occupancy"):
-        table.add_column(col, justify="left" if col == "point" else "right")
-    for p in exp.points[:limit]:
-        res = result.results[p.index]
-
-        def stat(metric: str, res: dict[int, dict[str, Any]] = res) -> tuple[float, float]:
-            vals = [r["metrics"].get(metric) for r in res.values()]
-            return mean_ci95([v for v in vals if v is not None])
-
-        sl, sl_h = stat("overall.all.service_level")
-        asa, _ = stat("overall.all.asa_s")
-        ab, _ = stat("overall.all.abandon_rate")
-        occ, _ = stat("overall.all.occupancy")
-        half = f" ±{100 * sl_h:.1f}" if not math.isnan(sl_h) else ""
-        table.add_row(p.label, str(len(res)), pct(sl) + half, fmt_s(asa), pct(ab), pct(occ))
-    if len(exp.points) > limit:
-        table.add_row(f"... {len(exp.points) - limit} more in points.csv", "", "", "", "", "")
-    console().print(table)
 
 
 @click.command()

@@ -22,8 +22,9 @@ from typing import Any
 import numpy as np
 
 from ..errors import SimsupportError
-from .tables import FLOAT, INT, STR, TIME, Columns, local
+from .tables import FLOAT, INT, LOCAL, STR, TIME, Columns, local, naive
 
+_DAY_US = 86_400_000_000
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
@@ -111,7 +112,8 @@ def write_columns(path: str | Path, cols: Columns) -> Path:
 
 def _columns_csv(path: Path, cols: Columns) -> None:
     """As DataFrame.to_csv(index=False): floats as repr (numpy's astype(str)), NaN empty,
-    timestamps as str(Timestamp), the csv module's minimal quoting, os.linesep."""
+    timestamps as str(Timestamp), naive ones as dates alone when every one is a midnight (as
+    pandas shortens them), the csv module's minimal quoting, os.linesep."""
     text: list[list[str]] = []
     for name, values in cols.data.items():
         kind = cols.types[name]
@@ -119,6 +121,9 @@ def _columns_csv(path: Path, cols: Columns) -> None:
             text.append(["" if math.isnan(v) else repr(float(v)) for v in values])
         elif kind == TIME:
             text.append([str(local(us, cols.tz)) for us in values])
+        elif kind == LOCAL:
+            dates_only = all(us % _DAY_US == 0 for us in values)
+            text.append([str(naive(us).date()) if dates_only else str(naive(us)) for us in values])
         else:
             text.append([str(v) for v in values])
     with open(path, "w", encoding="utf-8", newline="") as fh:
@@ -140,6 +145,7 @@ def _columns_parquet(path: Path, cols: Columns) -> None:
         FLOAT: (pa.float64(), "float64", "float64", None),
         STR: (pa.large_string(), "object", "str", None),
         TIME: (pa.timestamp("us", tz=tz), "datetimetz", "datetime64[us]", {"timezone": tz}),
+        LOCAL: (pa.timestamp("us"), "datetime", "datetime64[us]", None),
     }
     arrays, meta = [], []
     for name, values in cols.data.items():
@@ -158,7 +164,7 @@ def _columns_parquet(path: Path, cols: Columns) -> None:
             nulls = n - int(valid.sum())
             bitmap = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
             arrays.append(pa.Array.from_buffers(typ, n, [bitmap, pa.py_buffer(x)], null_count=nulls))
-        else:  # INT and TIME (microseconds): 64-bit integers
+        else:  # INT, TIME and LOCAL (microseconds): 64-bit integers
             arrays.append(pa.Array.from_buffers(typ, n, [None, pa.py_buffer(np.array(values, dtype=np.int64))], null_count=0))
         meta.append({"name": name, "field_name": name, "pandas_type": pandas_type, "numpy_type": numpy_type,
                      "metadata": extra})  # fmt: skip

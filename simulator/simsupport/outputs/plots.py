@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -110,7 +111,7 @@ def wait_distribution_plot(
         _duration_axis(ax)
         ax.grid(alpha=0.3)
         ax.set_title(ch, fontsize=11, loc="left", fontweight="bold")
-        ax.set_xlabel("wait until answered")
+        ax.set_xlabel("wait until answered (linear to 1s, log beyond)")
         if i % cols == 0:
             ax.set_ylabel("answered within")
         s = sla.get(ch)
@@ -137,34 +138,48 @@ def daily_profile_plot(
     targets: Mapping[str, float | None],
     path: Path,
     title: str,
-    tz_label: str = "UTC",
+    tz: str = "UTC",
+    excluded: Sequence[tuple[float, float]] = (),
 ) -> Path:
-    """Service level and queue length by time of day, per channel, with bands across replications.
+    """Service level and queue length by time of day (the clock of `tz`), per channel, with
+    bands across replications.
 
     Each replication's intervals are averaged by time of day first (the days of one run), and
     the band spans the 10th to 90th percentile of those replication averages around their mean.
+    Intervals that touch an `excluded` window (simulation seconds: a one-off market shock and
+    its decay) are left out of that average, which is about an ordinary day; they are drawn
+    on their own, dashed grey, so the shock stays visible without bending the day.
     """
     df = intervals.copy()
-    df["tod"] = (df["start"].dt.hour * 60 + df["start"].dt.minute) / 60.0
+    clock = df["start"].dt.tz_convert(tz)
+    df["tod"] = (clock.dt.hour * 60 + clock.dt.minute) / 60.0
+    starts = df["start_s"].to_numpy(dtype=float)
+    steps = np.diff(np.unique(starts))
+    step = float(steps.min()) if len(steps) else 0.0  # the reporting interval
+    shocked = np.zeros(len(df), dtype=bool)
+    for lo, hi in excluded:
+        shocked |= (starts < hi) & (starts + step > lo)
+    grid = np.sort(df["tod"].unique())
+    x = np.append(grid, 24.0)  # the last interval drawn to midnight, not as a bare step
     chans = list(dict.fromkeys(df["channel"]))
-    fig = Figure(figsize=(11, 2.6 * len(chans) + 0.6), layout="constrained")
+    fig = Figure(figsize=(11, 2.6 * len(chans) + 0.9), layout="constrained")
     axes = fig.subplots(len(chans), 2, squeeze=False, sharex=True)
     for i, ch in enumerate(chans):
-        sub = df[df["channel"] == ch]
-        # service level weighted properly: sum counts per replication and time of day
-        per_rep = sub.groupby(["replication", "tod"]).agg(
-            sl=("service_level", "mean"), queue=("mean_queue", "mean")
-        )
+        mine = (df["channel"] == ch).to_numpy()
+        sub = df[mine & ~shocked]
+        per_rep = sub.groupby(["replication", "tod"]).agg(sl=("service_level", "mean"), queue=("mean_queue", "mean"))
+        hit = df[mine & shocked].groupby("tod").agg(sl=("service_level", "mean"), queue=("mean_queue", "mean"))
         color = COLORS[i % len(COLORS)]
         for j, (col, label) in enumerate((("sl", "service level"), ("queue", "waiting (mean)"))):
             ax = axes[i][j]
-            wide = per_rep[col].unstack("replication")
-            x = wide.index.to_numpy()
-            mean = wide.mean(axis=1).to_numpy()
-            lo = wide.quantile(0.1, axis=1).to_numpy()
-            hi = wide.quantile(0.9, axis=1).to_numpy()
-            ax.fill_between(x, lo, hi, color=color, alpha=0.2, step="post", lw=0)
-            ax.plot(x, mean, color=color, lw=1.8, drawstyle="steps-post")
+            wide = per_rep[col].unstack("replication").reindex(grid)
+            ax.fill_between(x, _to_24(wide.quantile(0.1, axis=1)), _to_24(wide.quantile(0.9, axis=1)),
+                            color=color, alpha=0.2, step="post", lw=0, label="10-90% of replications")  # fmt: skip
+            ax.plot(x, _to_24(wide.mean(axis=1)), color=color, lw=1.8, drawstyle="steps-post",
+                    label="mean" + (", shock windows left out" if len(excluded) else ""))  # fmt: skip
+            if len(hit):
+                ax.plot(x, _to_24(hit[col].reindex(grid)), color="0.3", lw=1.0, ls="--", drawstyle="steps-post",
+                        label="inside a shock window (not in the mean)")  # fmt: skip
             ax.grid(alpha=0.3)
             ax.set_xlim(0, 24)
             ax.set_xticks(range(0, 25, 3))
@@ -173,7 +188,7 @@ def daily_profile_plot(
                 ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
                 target = targets.get(ch)
                 if target is not None:
-                    ax.axhline(target, color="0.25", ls="--", lw=1)
+                    ax.axhline(target, color="0.25", ls=":", lw=1)
                     ax.text(0.2, target, f" target {target:.0%}", va="bottom", fontsize=8, color="0.25")
                 ax.set_ylabel(ch, fontsize=11, fontweight="bold")
             else:
@@ -181,9 +196,25 @@ def daily_profile_plot(
             if i == 0:
                 ax.set_title(label, fontsize=11)
             if i == len(chans) - 1:
-                ax.set_xlabel(f"time of day ({tz_label})")
-    fig.suptitle(f"{title}: over the day (line: mean; band: 10-90% of replications)", fontsize=12)
+                ax.set_xlabel(f"time of day ({tz})")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=len(handles), fontsize=8, frameon=False)
+    what = f"{title}: over the day, {tz} clock"
+    if len(excluded):
+        t0 = (df["start"] - pd.to_timedelta(df["start_s"], unit="s")).iloc[0]
+        spans = ", ".join(
+            f"{(t0 + pd.Timedelta(seconds=lo)).tz_convert(tz):%a %H:%M}-{(t0 + pd.Timedelta(seconds=hi)).tz_convert(tz):%H:%M}"
+            for lo, hi in excluded
+        )
+        what += f" (market shocks left out: {spans})"
+    fig.suptitle(what, fontsize=12)
     return _save(fig, path)
+
+
+def _to_24(values: pd.Series) -> np.ndarray:
+    """A time-of-day series with its last value repeated at 24:00 (for steps-post)."""
+    v = values.to_numpy(dtype=float)
+    return np.append(v, v[-1:])
 
 
 def burst_timeline_plot(
@@ -193,8 +224,9 @@ def burst_timeline_plot(
     path: Path,
     title: str,
     activations: Mapping[str, Sequence[pd.Timestamp]] | None = None,
+    tz: str = "UTC",
 ) -> Path:
-    """The market and the desk over time: what a burst does, interval by interval.
+    """The market and the desk over time (clock times in `tz`): what a burst does, interval by interval.
 
     Surge activations (when each rule was triggered, in any replication) are ticks along the
     top of the arrivals panel, one row per rule.
@@ -202,8 +234,6 @@ def burst_timeline_plot(
     Top: price and volatility. Below: arrivals, tickets waiting and service level per channel.
     Lines are means across replications, bands the 10-90% range; shocks are dashed lines.
     """
-    import matplotlib.dates as mdates
-
     df = intervals
     chans = list(dict.fromkeys(df["channel"]))
     fig = Figure(figsize=(12, 11), layout="constrained")
@@ -253,14 +283,31 @@ def burst_timeline_plot(
             axes[1].plot(times, [y] * len(times), "v", ms=6, color="0.25", alpha=0.6,
                          transform=axes[1].get_xaxis_transform())  # fmt: skip
             axes[1].text(1.0, y, f" {rule}", transform=axes[1].transAxes, fontsize=8, va="center")
-    axes[3].xaxis.set_major_formatter(mdates.DateFormatter("%a %H:%M"))
+    _clock_axis(axes[3], tz)
     fig.suptitle(f"{title}: burst timeline (lines: mean; bands: 10-90% of replications)", fontsize=12)
     return _save(fig, path)
 
 
-def journey_plot(doc: Mapping, intervals: pd.DataFrame, backlog: Sequence[str], path: Path, title: str) -> Path:
+def _clock_axis(ax, tz: str, fontsize: float | None = None) -> None:
+    """Date ticks on the clock of `tz` (weekday and time), the zone named in the label."""
+    import matplotlib.dates as mdates
+
+    zone = ZoneInfo(tz)
+    locator = mdates.AutoDateLocator(tz=zone, minticks=4, maxticks=9)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%a %H:%M", tz=zone))
+    ax.set_xlabel(f"local time ({tz})", fontsize=fontsize)
+
+
+def journey_plot(
+    doc: Mapping, intervals: pd.DataFrame, backlog: Sequence[str], path: Path, title: str, tz: str = "UTC"
+) -> Path:
     """The service journey on one page: how journeys end per channel, the wait at each tier,
-    what the bot takes off the humans, and backlog channels' open tickets over time."""
+    what the bot takes off the humans, and backlog channels' open tickets over time (clock
+    times in `tz`).
+
+    Waits are on a linear axis from 0, each bar labelled with its value: a log axis has no 0, and
+    a bar's length would say nothing about how long anyone waited."""
     fig = Figure(figsize=(13, 9), layout="constrained")
     (ax_end, ax_tier), (ax_bot, ax_open) = fig.subplots(2, 2)
 
@@ -296,18 +343,22 @@ def journey_plot(doc: Mapping, intervals: pd.DataFrame, backlog: Sequence[str], 
     # waits per tier: ASA and p90 with 95% CI
     tiers = [t for t, b in doc.get("by_tier", {}).items() if mean(b, "visits") > 0]
     x = np.arange(len(tiers))
+    top = 1.0
     for k, (metric, label, color) in enumerate((("asa_s", "mean wait (answered)", "#1f77b4"),
                                                 ("wait_p90_s", "90th percentile", "#ff7f0e"))):  # fmt: skip
         vals = [mean(doc["by_tier"][t], metric) for t in tiers]
         errs = [doc["by_tier"][t][metric]["ci95"] or 0.0 for t in tiers]
         errs = [e if np.isfinite(e) else 0.0 for e in errs]
         ax_tier.bar(x + (k - 0.5) * 0.38, vals, 0.38, yerr=errs, color=color, label=label, capsize=3)
+        top = max([top, *(v + e for v, e in zip(vals, errs) if np.isfinite(v))])
+        for xi, v, e in zip(x + (k - 0.5) * 0.38, vals, errs):
+            if np.isfinite(v):  # above the error bar, where nothing crosses it
+                ax_tier.annotate(format_duration(v) if v >= 1 else f"{v:.1f}s", (xi, v + e), ha="center",
+                                 va="bottom", fontsize=8, xytext=(0, 2), textcoords="offset points")  # fmt: skip
     ax_tier.set_xticks(x, [f"{t}\n{mean(doc['by_tier'][t], 'visits'):,.0f} visits" for t in tiers])
-    ax_tier.set_yscale("symlog", linthresh=1.0)  # seconds at L1, hours at a swamped specialist team
-    ax_tier.set_ylim(bottom=0)
-    ax_tier.set_yticks([t for t in NICE_TICKS if t <= 1.5 * max(ax_tier.get_ylim()[1], 60)])
+    ax_tier.set_ylim(0, top * 1.12)
     _duration_axis(ax_tier, "y")
-    ax_tier.set_title("wait at each tier (every visit; bars: 95% CI; log scale)", loc="left", fontsize=10)
+    ax_tier.set_title("wait at each tier (every visit; error bars: 95% CI)", loc="left", fontsize=10)
     ax_tier.legend(fontsize=8)
 
     # the chatbot: human workload with and without it
@@ -347,8 +398,7 @@ def journey_plot(doc: Mapping, intervals: pd.DataFrame, backlog: Sequence[str], 
         ax_open.set_ylabel("open tickets (waiting, in service\nor waiting on the customer)")
         ax_open.legend(fontsize=8)
         ax_open.tick_params(axis="x", labelrotation=30, labelsize=8)
-        tz = getattr(intervals["start"].dt, "tz", None)
-        ax_open.set_xlabel(f"time ({tz or 'UTC'})", fontsize=8)
+        _clock_axis(ax_open, tz, fontsize=8)
     else:
         ax_open.text(0.5, 0.5, "no backlog channels", ha="center", va="center", transform=ax_open.transAxes)
         ax_open.set_axis_off()
@@ -358,9 +408,10 @@ def journey_plot(doc: Mapping, intervals: pd.DataFrame, backlog: Sequence[str], 
 
 
 def schedule_plot(coverage: pd.DataFrame, path: Path, title: str) -> Path:
-    """A panel per rostered pool over the planning week (local time): the requirement, the
-    agents on duty the roster gives (breaks taken off) and those scheduled, with the simulated
-    service level of the pool's channel on a second axis."""
+    """A panel per rostered pool over the planning week in the pool's own clock (the clock its
+    roster is written in), the zone named beside the pool: the requirement, the agents on duty
+    the roster gives (breaks taken off) and those scheduled, with the simulated service level of
+    the pool's channel on a second axis."""
     pools = list(dict.fromkeys(coverage["pool"]))
     fig = Figure(figsize=(12, 2.7 * len(pools) + 0.9))
     axes = fig.subplots(len(pools), 1, squeeze=False, sharex=True)[:, 0]
@@ -373,7 +424,7 @@ def schedule_plot(coverage: pd.DataFrame, path: Path, title: str) -> Path:
             ax.step(x, d["on_duty"], where="post", color=COLORS[0], lw=1.2, label="on duty (roster, breaks off)")[0],
         ]
         zone = d["timezone"].iloc[0] if "timezone" in d else ""
-        ax.set_ylabel(f"{name}\nagents")
+        ax.set_ylabel(f"{name}\nagents ({zone} clock)" if zone else f"{name}\nagents", fontsize=9)
         ax.set_ylim(0, max(float(d[["required", "scheduled", "on_duty"]].to_numpy().max()), 1.0) * 1.12)
         ax.grid(alpha=0.3)
         sl = d["service_level"].to_numpy(dtype=float)
@@ -385,13 +436,14 @@ def schedule_plot(coverage: pd.DataFrame, path: Path, title: str) -> Path:
             ax2.yaxis.set_major_formatter(PercentFormatter(1.0))
             ax2.set_ylabel("service level", color=COLORS[2])
         ax.legend(handles=lines, loc="lower left", bbox_to_anchor=(0.0, 1.0), fontsize=8, ncol=4, frameon=False)
-        ax.set_title(zone, loc="right", fontsize=8, color="#555555")
     names = list(coverage.loc[coverage["pool"] == pools[0], "weekday"].iloc[:: max(1, len(x) // 7)])[:7] \
         if "weekday" in coverage else [f"day {k + 1}" for k in range(7)]  # fmt: skip
     axes[-1].set_xticks(np.arange(0, 7 * 24 + 1, 24), [*names, ""])
     axes[-1].set_xticks(np.arange(0, 7 * 24, 6), minor=True)
     axes[-1].set_xlim(0, 7 * 24)
-    axes[-1].set_xlabel("planning week in each pool's local time (ticks at midnight, minor ticks every 6 h)")
+    zones = set(coverage["timezone"]) if "timezone" in coverage else set()
+    clock = f"{next(iter(zones))} clock" if len(zones) == 1 else "each pool's own clock (named beside it)"
+    axes[-1].set_xlabel(f"planning week, {clock} (ticks at midnight, minor ticks every 6 h)")
     fig.suptitle(f"{title}: roster against requirement")
     fig.tight_layout()
     return _save(fig, path)

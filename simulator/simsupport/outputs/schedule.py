@@ -10,7 +10,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from ruamel.yaml import YAML
 
 from ..config.roster import clock_text
 from ..experiment.statistics import mean_ci95
@@ -18,6 +17,7 @@ from ..config.schema import WEEKDAYS
 from ..staffing.roster import first_weekday, lines_coverage, local_offset
 from ..staffing.schedule import ScheduleResult
 from .files import atomic_write, write_json, write_table
+from .yaml_edit import NotInPlace, YamlText, quoted, relink
 
 ROSTER_COLUMNS = ["pool", "template", "days", "start", "end", "breaks", "agents", "paid_hours", "cost"]
 
@@ -145,24 +145,30 @@ def search_document(result: ScheduleResult) -> dict[str, Any]:
 
 
 def write_scheduled_scenario(src: Path, result: ScheduleResult, out: Path) -> Path:
-    """The scenario file with each rostered pool's shifts replaced by the roster; everything
-    else, comments and quotes included, as the author wrote it."""
-    yaml = YAML()
-    yaml.preserve_quotes = True
-    yaml.width = 4096  # no wrapped flow mappings
-    tree = yaml.load(src.read_text(encoding="utf-8"))
+    """The scenario file with each rostered pool's shifts replaced by the roster (its `agents`
+    line dropped) and nothing else changed: the roster's lines are written one a line in the
+    style and indentation of the file's own shifts (a shift the roster keeps but for its
+    headcount keeps its line, the number changed in place), and comments, quotes, aligned
+    columns and every other line stay the author's; relative data files still found from `out`."""
+    text = src.read_text(encoding="utf-8")
+    src_dir, out_dir = src.resolve().parent, out.resolve().parent
     by_pool: dict[str, list[dict[str, Any]]] = {}
     for line in result.lines:
         by_pool.setdefault(line.pool, []).append(line.shift())
-    for pool in tree.get("pools", []):
-        if pool.get("name") in by_pool:
-            pool["shifts"] = by_pool[pool["name"]]
-            if "agents" in pool:
-                del pool["agents"]
-
-    def write(p: Path) -> None:
-        with open(p, "w", encoding="utf-8") as fh:
-            fh.write(f"# roster chosen by `simsupport schedule` from {src.name}\n")
-            yaml.dump(tree, fh)
-
-    return atomic_write(out, write)
+    try:
+        doc = YamlText(text)
+        for pool in doc.tree.get("pools", []):
+            if pool.get("name") in by_pool:
+                doc.set_items(pool, "shifts", by_pool[pool["name"]], patch="agents", drop=("agents",))
+        relink(doc.tree, src_dir, out_dir, doc.set_value)
+        body = doc.text()
+    except NotInPlace:  # a pool written as a flow mapping: ruamel writes it all
+        doc = YamlText(text)
+        for pool in doc.tree.get("pools", []):
+            if pool.get("name") in by_pool:
+                pool["shifts"] = quoted(by_pool[pool["name"]])
+                pool.pop("agents", None)
+        relink(doc.tree, src_dir, out_dir, lambda node, key, value: node.__setitem__(key, value))
+        body = doc.dump()
+    header = f"# roster chosen by `simsupport schedule` from {src.name}\n"
+    return atomic_write(out, lambda p: p.write_text(header + body, encoding="utf-8"))

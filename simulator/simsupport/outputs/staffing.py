@@ -3,21 +3,21 @@ with the recommended staffing (ready to run), the search's log, and the day plot
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from ruamel.yaml import YAML
 
 from ..config.base import on_duty
+from ..config.derived import display_zone
 from ..config.schema import Scenario
 from ..staffing.requirements import PoolNeed, _coverage
 from ..staffing.search import SearchResult
 from ..staffing.targets import achieved_frame
 from ..staffing.variables import Variable, apply_to_tree, current
 from .files import atomic_write, write_json, write_table
+from .yaml_edit import NotInPlace, YamlText, relink
 
 
 def staffing_frame(vars_: list[Variable], result: SearchResult) -> pd.DataFrame:
@@ -43,35 +43,29 @@ def achieved(result: SearchResult) -> pd.DataFrame:
 
 
 def write_staffed_scenario(src: Path, vars_: list[Variable], x: dict[str, int], out: Path) -> Path:
-    """The scenario file with the recommended headcounts, comments, quotes and layout kept;
-    relative data files (empirical handle times, price series) still found from `out`."""
-    yaml = YAML()
-    yaml.preserve_quotes = True
-    tree = yaml.load(src.read_text(encoding="utf-8"))
-    apply_to_tree(tree, vars_, {k: v for k, v in x.items()})
-    _relink(tree, src.resolve().parent, out.resolve().parent)
-
-    def write(p: Path) -> None:
-        with open(p, "w", encoding="utf-8") as fh:
-            fh.write(f"# staffing recommended by `simsupport staff` from {src.name}\n")
-            yaml.dump(tree, fh)
-
-    return atomic_write(out, write)
-
-
-def _relink(node: Any, src_dir: Path, out_dir: Path) -> None:
-    """Rewrite relative `file:` paths that exist beside the source so they work from out_dir."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key in ("file", "path") and isinstance(value, str) and not os.path.isabs(value):
-                target = src_dir / value
-                if target.exists():
-                    node[key] = os.path.relpath(target, out_dir)
-            else:
-                _relink(value, src_dir, out_dir)
-    elif isinstance(node, list):
-        for item in node:
-            _relink(item, src_dir, out_dir)
+    """The scenario file with the recommended headcounts and nothing else changed: each number
+    replaced where it stands, so comments, quotes, flow mappings over several lines, aligned
+    columns and indentation stay the author's (a diff shows the new headcounts only, under a
+    first line saying where the file came from); relative data files (empirical handle times,
+    price series) still found from `out`."""
+    text = src.read_text(encoding="utf-8")
+    src_dir, out_dir = src.resolve().parent, out.resolve().parent
+    try:
+        doc = YamlText(text)
+        for pool in doc.tree.get("pools", []):
+            for v in vars_:
+                if pool.get("name") == v.pool and v.label in x:
+                    node = pool if v.shift is None else pool["shifts"][v.shift]
+                    doc.set_value(node, "agents", int(x[v.label]))
+        relink(doc.tree, src_dir, out_dir, doc.set_value)
+        body = doc.text()
+    except NotInPlace:  # e.g. a pool without an `agents` line to change: ruamel writes it all
+        doc = YamlText(text)
+        apply_to_tree(doc.tree, vars_, dict(x))
+        relink(doc.tree, src_dir, out_dir, lambda node, key, value: node.__setitem__(key, value))
+        body = doc.dump()
+    header = f"# staffing recommended by `simsupport staff` from {src.name}\n"
+    return atomic_write(out, lambda p: p.write_text(header + body, encoding="utf-8"))
 
 
 def on_duty_profile(s: Scenario, v_pool: str, x: dict[str, int], vars_: list[Variable], t: np.ndarray) -> np.ndarray:
@@ -92,8 +86,11 @@ def _tier_rows(s: Scenario, width: int) -> list[list[str]]:
     return [names[i : i + width] for names in tiers.values() for i in range(0, len(names), width)]
 
 
-def day_figure(s: Scenario, needs: list[PoolNeed], vars_: list[Variable], result: SearchResult) -> Any:
-    """The figure of `day_plot`: one panel per pool (searched, kept or idle), a row per tier."""
+def day_figure(
+    s: Scenario, needs: list[PoolNeed], vars_: list[Variable], result: SearchResult, tz: str | None = None
+) -> Any:
+    """The figure of `day_plot`: one panel per pool (searched, kept or idle), a row per tier, hours
+    on the clock of `tz` (None: display_zone(s)), the planners' clock rather than UTC."""
     # matplotlib only when the plot is drawn: `staff --no-plots` does without its import
     from matplotlib.figure import Figure
 
@@ -107,6 +104,7 @@ def day_figure(s: Scenario, needs: list[PoolNeed], vars_: list[Variable], result
     full = {v.label: result.x.get(v.label, v.current) for v in vars_}
     searched = {v.pool for v in vars_ if v.label in result.x}
     h = np.arange(25)
+    zone = display_zone(s, tz)
     for r, names in enumerate(rows):
         for c in range(cols):
             ax = grid[r][c]
@@ -115,7 +113,7 @@ def day_figure(s: Scenario, needs: list[PoolNeed], vars_: list[Variable], result
                 continue
             name = names[c]
             spec, need = s.pool(name), by_pool[name]
-            hour = ((need.t + s.start.timestamp()) % 86400 // 3600).astype(int)
+            hour = pd.to_datetime(need.t + s.start.timestamp(), unit="s", utc=True).tz_convert(zone).hour.to_numpy()
 
             def by_hour(values: np.ndarray, hour: np.ndarray = hour) -> np.ndarray:
                 day = np.array([values[hour == k].mean() if (hour == k).any() else 0.0 for k in range(24)])
@@ -140,7 +138,7 @@ def day_figure(s: Scenario, needs: list[PoolNeed], vars_: list[Variable], result
             if c == 0:
                 ax.set_ylabel("agents / Erlangs", fontsize=8)
             if r == len(rows) - 1 or c >= len(rows[r + 1]):
-                ax.set_xlabel("hour of day (UTC)", fontsize=8)
+                ax.set_xlabel(f"hour of day ({zone})", fontsize=8)
             ax.tick_params(labelsize=8)
     handles, labels = fig.axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncol=4 if cols > 1 else 2, fontsize=8, frameon=False)
@@ -149,18 +147,22 @@ def day_figure(s: Scenario, needs: list[PoolNeed], vars_: list[Variable], result
     return fig
 
 
-def day_plot(s: Scenario, needs: list[PoolNeed], vars_: list[Variable], result: SearchResult, path: Path) -> Path:
-    """Per pool, over the hours of the day (UTC, averaged over the week): the offered load, the
-    agents the hourly Erlang estimate asks for, and the agents on duty now and recommended."""
+def day_plot(
+    s: Scenario, needs: list[PoolNeed], vars_: list[Variable], result: SearchResult, path: Path, tz: str | None = None
+) -> Path:
+    """Per pool, over the hours of the day (the clock of `tz`, averaged over the week): the
+    offered load, the agents the hourly Erlang estimate asks for, and the agents on duty now and
+    recommended."""
     from .plots import _save
 
-    return _save(day_figure(s, needs, vars_, result), path)
+    return _save(day_figure(s, needs, vars_, result, tz), path)
 
 
 def write_staffing(
     s: Scenario, src: Path, vars_: list[Variable], needs: list[PoolNeed], result: SearchResult, out: Path,
-    *, plots: bool = True, settings: dict[str, Any] | None = None,
+    *, plots: bool = True, settings: dict[str, Any] | None = None, tz: str | None = None,
 ) -> list[Path]:  # fmt: skip
+    """Everything `staff` writes; the plot's hours on the clock of `tz` (None: display_zone(s))."""
     table = staffing_frame(vars_, result)
     judged = achieved(result)
     written = [
@@ -181,5 +183,5 @@ def write_staffing(
         }),  # fmt: skip
     ]
     if plots:
-        written.append(day_plot(s, needs, vars_, result, out / "staffing.png"))
+        written.append(day_plot(s, needs, vars_, result, out / "staffing.png", tz))
     return written

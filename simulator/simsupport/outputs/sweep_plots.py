@@ -14,6 +14,17 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 from ..units import format_duration
 from .plots import COLORS, DurationLocator, _duration_axis, _save
 
+def _pp(v: float, _pos: object = None) -> str:
+    """A difference of two shares in percentage points: 0.02 -> "+2 pp" (never "+2%", which
+    would read as 2% of the reference)."""
+    x = 100 * v
+    if abs(x) < 1e-9:
+        return "0"
+    return f"{x:+.0f} pp" if abs(x - round(x)) < 1e-9 else f"{x:+.1f} pp"
+
+
+PP = FuncFormatter(_pp)
+
 
 def _series(points: pd.DataFrame, info: Mapping[str, Any], metric: str) -> list[tuple[str, pd.DataFrame]]:
     """One (label, frame sorted by x) per line for a metric."""
@@ -91,8 +102,9 @@ def breach_curves(points: pd.DataFrame, info: Mapping[str, Any], path: Path) -> 
 
 
 def policy_chart(comps: pd.DataFrame, info: Mapping[str, Any], path: Path) -> Path:
-    """Each policy minus the reference, paired replication by replication: service level (top)
-    and ASA (bottom) per channel, against x when there is one, else as bars."""
+    """Each policy minus the reference, paired replication by replication: service level (top,
+    in percentage points: a difference of two percentages is not a percentage) and ASA (bottom)
+    per channel, against x when there is one, else as bars."""
     chans = [c for c in info["channels"] if not comps[comps["metric"] == f"by_channel.{c}.service_level"].empty]
     policies = [p for p in info["policies"][1:] if p in set(comps["policy"])]
     ref = info["policies"][0] if info["policies"] else ""
@@ -101,7 +113,7 @@ def policy_chart(comps: pd.DataFrame, info: Mapping[str, Any], path: Path) -> Pa
     fig = Figure(figsize=(max(3.3 * cols, 8.0), 6.4), layout="constrained")
     axes = np.atleast_2d(fig.subplots(2, cols, squeeze=False))
     signed = FuncFormatter(lambda v, _: "0" if v == 0 else ("-" if v < 0 else "+") + format_duration(abs(v)))
-    for row, (metric, what) in enumerate((("service_level", "service level"), ("asa_s", "ASA"))):
+    for row, (metric, what) in enumerate((("service_level", "service level (pp)"), ("asa_s", "ASA"))):
         for j, ch in enumerate(chans):
             ax = axes[row, j]
             for c, pol in enumerate(policies):
@@ -114,7 +126,7 @@ def policy_chart(comps: pd.DataFrame, info: Mapping[str, Any], path: Path) -> Pa
                            color=color, label=pol)  # fmt: skip
             ax.axhline(0, color="0.3", lw=0.8)
             if metric == "service_level":
-                ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+                ax.yaxis.set_major_formatter(PP)
             else:
                 ax.yaxis.set_major_formatter(signed)
                 ax.yaxis.set_major_locator(DurationLocator())

@@ -2,6 +2,9 @@
 
 - replications.parquet/.csv: one row per point and replication, every metric a column;
 - points.parquet/.csv: one row per point and metric: mean, 95% CI half-width, n;
+- points_long.csv: the channels' metrics tidily, one row per point, channel and metric (point,
+  the swept values, channel: a channel's name or `all` for the whole desk, metric, mean, ci95),
+  for a pivot or a plot without splitting dotted metric names;
 - comparisons.parquet/.csv (with policies): per point group, each policy against the first, the
   paired difference (same replication k, same random streams) with its 95% CI;
 - experiment.json: what the plots need to redraw (`simsupport plot DIR`);
@@ -24,7 +27,8 @@ from ..experiment.sweep import SweepRun
 from .files import write_json, write_table
 
 
-def _label_value(v: Any) -> Any:
+def label_value(v: Any) -> Any:
+    """A swept value as the tables hold it: a scalar as is, a mapping or list as sorted JSON."""
     return v if isinstance(v, (int, float, str, bool)) or v is None else json.dumps(v, sort_keys=True)
 
 
@@ -33,7 +37,7 @@ def replication_frame(exp: Experiment, run: SweepRun) -> pd.DataFrame:
     for p in exp.points:
         for k, res in sorted(run.results[p.index].items()):
             row: dict[str, Any] = {"point": p.index, "point_key": p.key}
-            row.update({d: _label_value(p.labels.get(d)) for d in exp.dims})
+            row.update({d: label_value(p.labels.get(d)) for d in exp.dims})
             row.update(replication=k, wall_s=res.get("wall_s"), tickets=res.get("tickets"))
             row.update(res["metrics"])
             rows.append(row)
@@ -58,13 +62,27 @@ def point_frame(exp: Experiment, reps: pd.DataFrame) -> pd.DataFrame:
         sub = reps[reps["point"] == p.index]
         if sub.empty:
             continue
-        labels = {d: _label_value(p.labels.get(d)) for d in exp.dims}
+        labels = {d: label_value(p.labels.get(d)) for d in exp.dims}
         for m in metrics:
             vals = sub[m].to_numpy(dtype=float)
             mean, half = mean_ci95(vals)
             n = int(np.isfinite(vals).sum())
             rows.append({"point": p.index, **labels, "metric": m, "mean": mean, "ci95": half, "n": n})
     return pd.DataFrame(rows)
+
+
+def points_long_frame(exp: Experiment, points: pd.DataFrame) -> pd.DataFrame:
+    """points_long.csv: `overall.all.X` and `by_channel.C.X` of the points table as rows
+    (point, swept values, channel, metric, mean, ci95); channel `all` is the whole desk."""
+    cols = ["point", *exp.dims, "channel", "metric", "mean", "ci95"]
+    if points.empty:
+        return pd.DataFrame(columns=cols)
+    parts = points["metric"].str.extract(r"^(overall|by_channel)\.(.+)\.([^.]+)$")  # names may hold dots
+    keep = ((parts[0] == "overall") & (parts[1] == "all")) | (parts[0] == "by_channel")
+    out = points.loc[keep, ["point", *exp.dims, "mean", "ci95"]].copy()
+    out.insert(1 + len(exp.dims), "channel", parts.loc[keep, 1])
+    out.insert(2 + len(exp.dims), "metric", parts.loc[keep, 2])
+    return out[cols].reset_index(drop=True)
 
 
 def comparison_frame(exp: Experiment, reps: pd.DataFrame) -> pd.DataFrame:
@@ -107,7 +125,7 @@ def manifest(exp: Experiment, run: SweepRun) -> dict[str, Any]:
             name: ch.sla.target for name, ch in (exp.points[0].scenario.channels.items() if exp.points else []) if ch.sla
         },
         "points": [
-            {"point": p.index, "key": p.key, "labels": {k: _label_value(v) for k, v in p.labels.items()},
+            {"point": p.index, "key": p.key, "labels": {k: label_value(v) for k, v in p.labels.items()},
              "replications": len(run.results[p.index])}  # fmt: skip
             for p in exp.points
         ],
@@ -131,6 +149,8 @@ def write_sweep(exp: Experiment, run: SweepRun, out: Path, *, plots: bool = True
             continue
         written.append(write_table(out / f"{name}.parquet", frame))
         written.append(write_table(out / f"{name}.csv", frame))
+        if name == "points":
+            written.append(write_table(out / "points_long.csv", points_long_frame(exp, frame)))
     if plots:
         written += draw(out)
     return written

@@ -1,5 +1,9 @@
 """Tidy tables: one row per replication, interval and channel; one row per ticket if asked.
 
+`start` is the interval's start as an instant (UTC offset of the scenario's `start`);
+`local_time` the same moment on the display zone's wall clock (`config.derived.display_zone`),
+naive, so that `.dt.hour` and spreadsheets read the desk's own clock without conversion.
+
 The interval table is built as plain typed columns (`Columns`), which `files.write_columns`
 writes as CSV and Parquet without pandas: importing pandas is a third of a second, as much as
 simulating 100,000 tickets, and `simsupport run` needs nothing else from it. The files are the
@@ -14,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from ..stats.result import ReplicationResult
 
@@ -21,21 +26,25 @@ if TYPE_CHECKING:
     import pandas as pd
 
 # column type tags, named as pandas names their dtypes
-INT, FLOAT, STR, TIME = "int64", "float64", "str", "datetime"
-# the interval table's columns in file order (engine.report.interval_table, with `start` third)
+INT, FLOAT, STR, TIME, LOCAL = "int64", "float64", "str", "datetime", "datetime_naive"
+# the interval table's columns in file order (engine.report.interval_table, with `start` and
+# `local_time` third and fourth)
 INTERVAL_TYPES = {
-    "replication": INT, "interval": INT, "start": TIME, "start_s": FLOAT, "channel": STR,
+    "replication": INT, "interval": INT, "start": TIME, "local_time": LOCAL, "start_s": FLOAT, "channel": STR,
     "offered": FLOAT, "answered": FLOAT, "abandoned": FLOAT, "asa_s": FLOAT, "service_level": FLOAT,
     "mean_queue": FLOAT, "agents_on_duty": FLOAT, "occupancy": FLOAT, "price": FLOAT, "volatility": FLOAT,
     "arrival_multiplier": FLOAT, "open_tickets": INT,
 }  # fmt: skip
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NAIVE_EPOCH = datetime(1970, 1, 1)
+ADDED = ("start", "local_time")  # columns the writer adds to the engine's
 
 
 @dataclass(frozen=True)
 class Columns:
     """A table as equal-length columns of Python values, with a type tag per column; TIME
-    columns hold whole microseconds since the epoch (UTC), shown in `tz`."""
+    columns hold whole microseconds since the epoch (UTC), shown in `tz`; LOCAL columns hold
+    wall-clock microseconds since a naive 1970-01-01 (no zone: a local clock reading)."""
 
     data: dict[str, list[Any]]
     types: dict[str, str]
@@ -45,9 +54,10 @@ class Columns:
         return len(next(iter(self.data.values()), []))
 
 
-def interval_columns(results: Sequence[ReplicationResult], start: datetime) -> Columns | None:
-    """The interval table as plain columns, or None when only pandas can build it exactly."""
-    names = [n for n in INTERVAL_TYPES if n != "start"]
+def interval_columns(results: Sequence[ReplicationResult], start: datetime, tz: str | None = None) -> Columns | None:
+    """The interval table as plain columns, or None when only pandas can build it exactly.
+    `local_time` is on the clock of `tz` (None: the start's own zone)."""
+    names = [n for n in INTERVAL_TYPES if n not in ADDED]
     if not results or any(list(r.intervals) != names for r in results):
         return None
     data: dict[str, list[Any]] = {n: [] for n in INTERVAL_TYPES}
@@ -65,17 +75,19 @@ def interval_columns(results: Sequence[ReplicationResult], start: datetime) -> C
             return None
     # pandas adds the seconds to the start as an instant (not on the wall clock); its text is
     # the same as Python's when every start is a whole second in a whole-minute offset
-    tz = start.tzinfo
+    tz_of_start = start.tzinfo
     offset = start.utcoffset()
-    if tz is None or offset is None or offset.seconds % 60 or offset.microseconds or start.microsecond:
+    if tz_of_start is None or offset is None or offset.seconds % 60 or offset.microseconds or start.microsecond:
         return None
     if not all(float(s).is_integer() for s in data["start_s"]):
         return None
     t0 = (start - _EPOCH) // timedelta(microseconds=1)
     data["start"] = [t0 + int(s) * 1_000_000 for s in data["start_s"]]
-    if any((o := local(us, tz).utcoffset()) is None or o.seconds % 60 for us in data["start"]):
+    if any((o := local(us, tz_of_start).utcoffset()) is None or o.seconds % 60 for us in data["start"]):
         return None  # a zone's seconds-long offset of old (local mean time)
-    return Columns(data, dict(INTERVAL_TYPES), tz)
+    zone = ZoneInfo(tz) if tz else tz_of_start
+    data["local_time"] = [wall(us, zone) for us in data["start"]]
+    return Columns(data, dict(INTERVAL_TYPES), tz_of_start)
 
 
 def local(us: int, tz: tzinfo) -> datetime:
@@ -83,13 +95,25 @@ def local(us: int, tz: tzinfo) -> datetime:
     return (_EPOCH + timedelta(microseconds=us)).astimezone(tz)
 
 
-def interval_frame(results: Sequence[ReplicationResult], start: datetime) -> pd.DataFrame:
+def wall(us: int, tz: tzinfo) -> int:
+    """Microseconds since the epoch as the wall-clock reading of `tz` (naive microseconds)."""
+    return (local(us, tz).replace(tzinfo=None) - _NAIVE_EPOCH) // timedelta(microseconds=1)
+
+
+def naive(us: int) -> datetime:
+    """Naive wall-clock microseconds (a LOCAL column's value) as a naive datetime."""
+    return _NAIVE_EPOCH + timedelta(microseconds=us)
+
+
+def interval_frame(results: Sequence[ReplicationResult], start: datetime, tz: str | None = None) -> pd.DataFrame:
+    """The interval table with pandas; `local_time` on the clock of `tz` (None: the start's zone)."""
     import pandas as pd  # only for plots and the cases interval_columns leaves to pandas
 
     frames = [pd.DataFrame(r.intervals) for r in results]
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if not df.empty:
         df.insert(2, "start", pd.Timestamp(start) + pd.to_timedelta(df["start_s"], unit="s"))
+        df.insert(3, "local_time", df["start"].dt.tz_convert(tz or start.tzinfo).dt.tz_localize(None))
     return df
 
 

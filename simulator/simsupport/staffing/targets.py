@@ -20,9 +20,8 @@ NaN and the bound is the mean (as `staffing.search` does). By scope:
   intervals), one value per replication;
 - worst_hour: per replication, the worst clock hour of the target's own measure (lowest service
   level, highest abandon rate or ASA) among hours where it is defined, then the interval over
-  replications of that worst value. (`stats.summary`'s `worst_hour` is the hour with the lowest
-  service level of the whole desk, and reports every channel in that hour; the two agree when
-  one channel has an SLA.)
+  replications of that worst value. (`stats.summary`'s `worst_hour.<channel>` is the same hour
+  for a channel's own SLA; its `worst_hour.all` is the desk's worst hour.)
 - every_hour, every_interval: a period counts only if it had traffic (offered > 0) in every
   replication; each counted period gets its own mean and bounds; `failing` lists the periods
   whose bound misses the goal (start in seconds since time 0, mean, bound), and the result's

@@ -148,43 +148,73 @@ def _by_tier(r: ReplicationResult) -> dict[str, dict[str, float]]:
 
 
 def worst_hour(r: ReplicationResult) -> dict[str, dict[str, float]] | None:
-    """The clock hour with the lowest overall service level, with the metrics of `overall`.
+    """The worst clock hour of this replication: under `all` the hour with the lowest service
+    level of the whole desk, under each channel with an SLA that channel's own worst hour (its
+    lowest service level), each with its metrics and `start_s`, the hour's start.
 
     Hours are counted by ticket arrival like every other scope; wait quantiles come from a
     5%-resolution histogram; occupancy and mean_queue from the interval snapshots (exact when
-    the reporting interval divides an hour). `start_s` says which hour it was.
+    the reporting interval divides an hour). Ties go to the earliest hour; where every hour
+    has the same level (a channel always at 100%) no hour is worse than another and `start_s`
+    is NaN. The staffing targets' `worst_hour` scope (staffing.targets) takes the same hour
+    for a channel's SLA.
     """
     if r.hour_counters is None or r.hour_hist is None:
         return None
     n_ch = len(r.channel_names)
     per_hour = r.hour_counters.reshape(-1, n_ch, len(COUNTERS))
-    num = per_hour[:, :, C["sl_num"]].sum(axis=1)
-    den = per_hour[:, :, C["sl_den"]].sum(axis=1)
+    hist = r.hour_hist.reshape(-1, n_ch, HOUR_BINS)
+    num, den = per_hour[:, :, C["sl_num"]], per_hour[:, :, C["sl_den"]]
+    h = _lowest(num.sum(axis=1), den.sum(axis=1))
+    if h is None:
+        return None
+    out = {"all": metrics_from(per_hour[h].sum(axis=0), hist[h].sum(axis=0), HOUR_PER_E)}
+    window = _snapshot_hour(r, (r.first_hour + h) * HOUR)
+    if window is not None:
+        span, busy, duty, queue = window
+        out["all"]["occupancy"] = _ratio(float(busy.sum()), float(duty.sum()))
+        out["all"]["mean_queue"] = float(queue.sum()) / span
+    out["all"]["start_s"] = _start(r, h, num.sum(axis=1), den.sum(axis=1))
+    for ci, name in enumerate(r.channel_names):
+        hc = _lowest(num[:, ci], den[:, ci])
+        if hc is None:
+            continue
+        block = metrics_from(per_hour[hc, ci], hist[hc, ci], HOUR_PER_E)
+        window = _snapshot_hour(r, (r.first_hour + hc) * HOUR)
+        if window is not None:
+            span, busy, duty, queue = window
+            serving = [p for p, chans in enumerate(r.pool_channels) if name in chans]
+            block["occupancy"] = _ratio(float(busy[serving].sum()), float(duty[serving].sum()))
+            block["mean_queue"] = float(queue[ci]) / span
+        block["start_s"] = _start(r, hc, num[:, ci], den[:, ci])
+        out[name] = block
+    return out
+
+
+def _lowest(num: np.ndarray, den: np.ndarray) -> int | None:
+    """The hour with the lowest num / den among hours with den > 0 (the earliest of equals)."""
     valid = np.nonzero(den > 0)[0]
     if len(valid) == 0:
         return None
-    h = int(valid[np.argmin(num[valid] / den[valid])])
-    hist = r.hour_hist.reshape(-1, n_ch, HOUR_BINS)[h]
-    start = (r.first_hour + h) * HOUR
-    out = {"all": metrics_from(per_hour[h].sum(axis=0), hist.sum(axis=0), HOUR_PER_E)}
-    for ci, name in enumerate(r.channel_names):
-        out[name] = metrics_from(per_hour[h, ci], hist[ci], HOUR_PER_E)
-    snap = r.snapshots
-    if snap is not None:
-        t = snap["t"]
-        i0 = int(np.searchsorted(t, start, side="left"))
-        i1 = int(np.searchsorted(t, start + HOUR, side="right")) - 1
-        if 0 <= i0 < i1 < len(t):
-            span = t[i1] - t[i0]
-            busy = snap["busy"][i1] - snap["busy"][i0]
-            duty = snap["duty"][i1] - snap["duty"][i0]
-            queue = snap["queue"][i1] - snap["queue"][i0]
-            out["all"]["occupancy"] = _ratio(float(busy.sum()), float(duty.sum()))
-            out["all"]["mean_queue"] = float(queue.sum()) / span
-            for ci, name in enumerate(r.channel_names):
-                serving = [p for p, chans in enumerate(r.pool_channels) if name in chans]
-                out[name]["occupancy"] = _ratio(float(busy[serving].sum()), float(duty[serving].sum()))
-                out[name]["mean_queue"] = float(queue[ci]) / span
-    out["all"]["start_s"] = start
-    return out
+    return int(valid[np.argmin(num[valid] / den[valid])])
 
+
+def _start(r: ReplicationResult, h: int, num: np.ndarray, den: np.ndarray) -> float:
+    """The start of hour row h, or NaN when every hour with a level has the same one."""
+    valid = den > 0
+    levels = num[valid] / den[valid]
+    return (r.first_hour + h) * HOUR if levels.max() > levels.min() else math.nan
+
+
+def _snapshot_hour(r: ReplicationResult, start: float) -> tuple[float, np.ndarray, np.ndarray, np.ndarray] | None:
+    """(span, busy, duty, queue area) between the snapshots that bound the hour from `start`."""
+    snap = r.snapshots
+    if snap is None:
+        return None
+    t = snap["t"]
+    i0 = int(np.searchsorted(t, start, side="left"))
+    i1 = int(np.searchsorted(t, start + HOUR, side="right")) - 1
+    if not 0 <= i0 < i1 < len(t):
+        return None
+    return (float(t[i1] - t[i0]), snap["busy"][i1] - snap["busy"][i0], snap["duty"][i1] - snap["duty"][i0],
+            snap["queue"][i1] - snap["queue"][i0])  # fmt: skip
