@@ -88,14 +88,16 @@ class LazyGroup(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
     """Simulate a multilingual support desk under market volatility."""
-    ctx.obj = {"debug": debug}
+    ctx.ensure_object(dict)["debug"] = debug
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: runs the click group and turns errors into one message and an exit code."""
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    args = list(argv if argv is not None else sys.argv[1:])
+    debug = "--debug" in args
     try:
-        cli.main(args=argv, prog_name="simsupport", standalone_mode=False)
+        # the arguments as typed, for the reports' "command" line (cli.report_options.command_line)
+        cli.main(args=args, prog_name="simsupport", standalone_mode=False, obj={"argv": args})
     except click.exceptions.Abort:
         click.echo("interrupted", err=True)
         sys.exit(130)

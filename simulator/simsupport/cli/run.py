@@ -11,10 +11,14 @@ from typing import Any
 import click
 from rich.table import Table
 
+from ..config.derived import display_zone
 from ..config.load import load_scenario_with
 from ..experiment.replications import default_workers, run_replications
+from ..outputs.html_pages import write_report
+from ..outputs.html_run import run_page
 from ..outputs.report import write_run
 from .console import ProgressBar, console, fmt_s, mean, num, pct
+from .report_options import command_line, report_options
 
 
 @click.command()
@@ -26,6 +30,7 @@ from .console import ProgressBar, console, fmt_s, mean, num, pct
 @click.option("--workers", "-w", type=click.IntRange(1), help="Worker processes [all cores].")
 @click.option("--tickets", is_flag=True, help="Also write tickets.parquet, one row per attempt.")
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
+@report_options
 def run(
     scenario: Path,
     out: Path | None,
@@ -35,6 +40,9 @@ def run(
     workers: int | None,
     tickets: bool,
     no_plots: bool,
+    tz: str | None,
+    no_report: bool,
+    xlsx: bool,
 ) -> None:
     """Run a scenario's replications and write summary, tables and plots."""
     # what a run builds dies with the process: freezing it at exit spares the interpreter's
@@ -48,6 +56,10 @@ def run(
             s, s.replications, workers=n_workers, record_tickets=tickets, progress=progress
         )
     doc, written = write_run(s, results, out, plots=not no_plots, tickets=tickets)
+    if not no_report or xlsx:
+        page = run_page(s, doc, results, source=scenario, zone=display_zone(s, tz), command=command_line(),
+                        written=written, plots=not no_plots)  # fmt: skip
+        written += write_report(page, out, html_name=None if no_report else "report.html", xlsx=xlsx)
     print_summary(doc, s)
     run_info = doc["run"]
     rate = run_info["tickets_simulated"] / max(run_info["wall_time_s"], 1e-9)

@@ -1,0 +1,250 @@
+"""The report of `simsupport run`: what was run, warnings, the targets (channel SLAs from
+summary.json, and the scenario's staffing targets), per-channel KPIs, the day in local time
+(inline charts and an hour table; every interval in the workbook) and the run's plots.
+
+Built from summary.json's document and the replications' interval rows as plain Python (no
+pandas), so `run --no-plots` still writes its report without importing it."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ..config.schema import Scenario
+from ..stats.result import ReplicationResult
+from ..staffing.targets import evaluate_targets
+from ..units import format_duration
+from .html import SECONDS, SHARE, Column, Page, Section, Svg, Table
+from .html_pages import (
+    RULE_MEAN,
+    plots_section,
+    scenario_facts,
+    share_range,
+    straddles,
+    target_callout,
+    target_row,
+    target_table,
+    warnings_section,
+)
+from .svg_chart import line_chart
+
+
+def _m(block: dict[str, Any], metric: str) -> float:
+    v = (block or {}).get(metric) or {}
+    return math.nan if v.get("mean") is None else float(v["mean"])
+
+
+def _h(block: dict[str, Any], metric: str) -> float:
+    v = (block or {}).get(metric) or {}
+    return math.nan if v.get("ci95") is None else float(v["ci95"])
+
+
+def sla_rows(s: Scenario, doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each channel's SLA against its service level in summary.json (pass: the mean meets it)."""
+    rows = []
+    for name, ch in s.channels.items():
+        if ch.sla is None:
+            continue
+        block = doc.get("by_channel", {}).get(name, {})
+        mean, half = _m(block, "service_level"), _h(block, "service_level")
+        lo, hi = share_range(mean, half)
+        goal = float(ch.sla.target)
+        met = None if math.isnan(mean) else mean >= goal
+        note = "no traffic: not judged" if met is None else ("95% CI straddles the goal" if straddles(lo, hi, goal) else "")
+        rows.append({"target": f"{name} SLA: {goal:.0%} answered within {format_duration(ch.sla.threshold)}",
+                     "scope": "overall", "measure": "service level ≥ goal", "mean": mean, "lower": lo, "upper": hi,
+                     "goal": goal, "met": met, "unit": SHARE, "note": note})  # fmt: skip
+    return rows
+
+
+def staffing_rows(s: Scenario, results: Sequence[ReplicationResult]) -> tuple[list[dict[str, Any]], list[str]]:
+    """The scenario's staffing targets as run (those not already an SLA row), and any problem."""
+    if s.staffing is None:
+        return [], []
+    try:
+        judged = evaluate_targets(s, results)
+    except ValueError as exc:
+        return [], [f"the staffing targets could not be judged: {exc}"]
+    rows = [target_row(tr, by_mean=True) for tr in judged if not (tr.target.own_sla and tr.scope == "overall")]
+    return rows, []
+
+
+KPI_COLUMNS = (
+    Column("channel"), Column("offered", "offered", "contacts"), Column("answered", "answered", "contacts"),
+    Column("abandon_rate", "abandoned", SHARE), Column("block_rate", "blocked", SHARE),
+    Column("asa_s", "ASA", SECONDS), Column("wait_p90_s", "p90 wait", SECONDS),
+    Column("service_level", "service level", SHARE), Column("sl_lo", "95% CI", SHARE, range_to="sl_hi"),
+    Column("goal", "SLA goal", SHARE), Column("occupancy", "occupancy", SHARE),
+)  # fmt: skip
+
+
+def kpi_row(name: str, block: dict[str, Any], goal: float | None) -> dict[str, Any]:
+    row: dict[str, Any] = {"channel": name, "goal": goal}
+    for k in ("offered", "answered", "abandon_rate", "block_rate", "asa_s", "wait_p90_s", "service_level", "occupancy"):
+        row[k] = _m(block, k)
+    half = _h(block, "service_level")
+    row["sl_lo"], row["sl_hi"] = share_range(row["service_level"], half)
+    return row
+
+
+def kpi_table(s: Scenario, doc: dict[str, Any]) -> Table:
+    rows = [kpi_row(n, b, s.channels[n].sla.target if n in s.channels and s.channels[n].sla else None)
+            for n, b in doc.get("by_channel", {}).items()]  # fmt: skip
+    footer = [kpi_row("all channels", doc.get("overall", {}).get("all", {}), None)]
+    note = (f"Means over {doc.get('replications')} replications of {format_duration(s.horizon)} after "
+            f"{format_duration(s.warmup)} of warm-up; offered and answered are contacts in that window. "
+            "Abandoned: share of admitted contacts; blocked: share of offered.")  # fmt: skip
+    return Table("Per channel", rows, KPI_COLUMNS, note=note, footer=footer, sheet="summary")
+
+
+TIER_COLUMNS = (
+    Column("tier"), Column("visits", "visits", "visits"), Column("abandoned", "abandoned", SHARE),
+    Column("escalation_rate", "escalated on", SHARE), Column("asa_s", "ASA", SECONDS),
+    Column("wait_p90_s", "p90 wait", SECONDS), Column("occupancy", "occupancy", SHARE),
+)  # fmt: skip
+
+
+def tier_table(doc: dict[str, Any]) -> Table | None:
+    rows = []
+    for name, b in (doc.get("by_tier") or {}).items():
+        visits = _m(b, "visits")
+        if not visits or math.isnan(visits):
+            continue
+        rows.append({"tier": name, "visits": visits, "abandoned": _m(b, "abandoned") / visits,
+                     "escalation_rate": _m(b, "escalation_rate"), "asa_s": _m(b, "asa_s"),
+                     "wait_p90_s": _m(b, "wait_p90_s"), "occupancy": _m(b, "occupancy")})  # fmt: skip
+    if len(rows) < 2:
+        return None
+    return Table("Waits by tier (every visit)", rows, TIER_COLUMNS, sheet="summary")
+
+
+# ----------------------------------------------------------------------------- the day, local time
+
+
+def _acc() -> dict[str, float]:
+    return dict.fromkeys(("n", "offered", "answered", "wait", "sl", "sl_w", "agents", "busy", "queue"), 0.0)
+
+
+def _add(a: dict[str, float], iv: dict[str, list[Any]], i: int) -> None:
+    offered, answered, abandoned = iv["offered"][i], iv["answered"][i], iv["abandoned"][i]
+    a["n"] += 1
+    a["offered"] += offered
+    a["answered"] += answered
+    if answered and math.isfinite(iv["asa_s"][i]):
+        a["wait"] += iv["asa_s"][i] * answered
+    sl = iv["service_level"][i]
+    if math.isfinite(sl) and answered + abandoned > 0:
+        a["sl"] += sl * (answered + abandoned)
+        a["sl_w"] += answered + abandoned
+    agents, occ = iv["agents_on_duty"][i], iv["occupancy"][i]
+    a["agents"] += agents
+    if math.isfinite(occ):
+        a["busy"] += occ * agents
+    a["queue"] += iv["mean_queue"][i]
+
+
+def _row(a: dict[str, float], per_hour: float) -> dict[str, Any]:
+    n = a["n"] or 1
+    return {"offered": a["offered"] / n * per_hour, "service_level": a["sl"] / a["sl_w"] if a["sl_w"] else None,
+            "asa_s": a["wait"] / a["answered"] if a["answered"] else None, "agents": a["agents"] / n,
+            "occupancy": a["busy"] / a["agents"] if a["agents"] else None, "queue": a["queue"] / n}  # fmt: skip
+
+
+def day_tables(s: Scenario, results: Sequence[ReplicationResult], zone: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(hour of the local day x channel, interval x channel), both means over replications;
+    service level weighted by answered + abandoned, ASA by answered, occupancy by agents."""
+    tz = ZoneInfo(zone)
+    hours: dict[tuple[str, int], dict[str, float]] = {}
+    intervals: dict[tuple[int, str], dict[str, float]] = {}
+    starts: dict[int, float] = {}
+    per_hour = 3600.0 / s.interval
+    for r in results:
+        iv = r.intervals
+        if not iv or "channel" not in iv:
+            continue
+        for i, ch in enumerate(iv["channel"]):
+            k = int(iv["interval"][i])
+            start = starts.setdefault(k, float(iv["start_s"][i]))
+            hour = (s.start + timedelta(seconds=start)).astimezone(tz).hour
+            _add(hours.setdefault((ch, hour), _acc()), iv, i)
+            _add(intervals.setdefault((k, ch), _acc()), iv, i)
+    by_hour = [{"channel": ch, "hour": f"{h:02d}:00–{(h + 1) % 24:02d}:00", "h": h, **_row(a, per_hour)}
+               for (ch, h), a in sorted(hours.items(), key=lambda kv: (list(s.channels).index(kv[0][0]), kv[0][1]))]  # fmt: skip
+    rows = []
+    for (k, ch), a in sorted(intervals.items()):
+        local = (s.start + timedelta(seconds=starts[k])).astimezone(tz)
+        row = _row(a, 1.0)
+        rows.append({"start": local.strftime("%Y-%m-%d %H:%M %Z"), "channel": ch, "offered": row["offered"],
+                     "answered": a["answered"] / (a["n"] or 1), "service_level": row["service_level"],
+                     "asa_s": row["asa_s"], "agents": row["agents"], "occupancy": row["occupancy"],
+                     "queue": row["queue"]})  # fmt: skip
+    return by_hour, rows
+
+
+HOUR_COLUMNS = (
+    Column("channel"), Column("hour", "hour (local)"), Column("offered", "offered", "/h"),
+    Column("service_level", "service level", SHARE), Column("asa_s", "ASA", SECONDS),
+    Column("agents", "agents on duty", "agents"), Column("occupancy", "occupancy", SHARE),
+    Column("queue", "mean queue", "waiting"),
+)  # fmt: skip
+INTERVAL_COLUMNS = (
+    Column("start", "interval start (local)"), Column("channel"), Column("offered", "offered", "contacts"),
+    Column("answered", "answered", "contacts"), Column("service_level", "service level", SHARE),
+    Column("asa_s", "ASA", SECONDS), Column("agents", "agents on duty", "agents"),
+    Column("occupancy", "occupancy", SHARE), Column("queue", "mean queue", "waiting"),
+)  # fmt: skip
+
+
+def day_section(s: Scenario, results: Sequence[ReplicationResult], zone: str) -> Section:
+    by_hour, rows = day_tables(s, results, zone)
+    title = f"Over the day ({zone})"
+    if not by_hour:
+        return Section(title, ["No interval rows were recorded."])
+    hours = list(range(24))
+    ticks = [(h, f"{h:02d}:00") for h in range(0, 25, 3)]
+    channels = [c for c in s.channels if any(r["channel"] == c for r in by_hour)]
+    series_sl, series_off = {}, {}
+    for c in channels:
+        mine = {r["h"]: r for r in by_hour if r["channel"] == c}
+        series_sl[c] = [mine[h]["service_level"] if h in mine else None for h in hours]
+        series_off[c] = [mine[h]["offered"] if h in mine else None for h in hours]
+    goals = {c: float(s.channels[c].sla.target) for c in channels if s.channels[c].sla is not None}
+    x = [h + 0.5 for h in hours]
+    axis = f"hour of the day, {zone} (mean over the simulated days)"
+    blocks: list[Any] = [
+        f"Each hour of the local day ({zone}), averaged over the simulated days and replications.",
+        Svg(line_chart(x, series_sl, unit=SHARE, title="Service level by hour (dashed: SLA goal)", x_label=axis,
+                       x_ticks=ticks, goals=goals, x_range=(0, 24))),
+        Svg(line_chart(x, series_off, unit="/h", title="Contacts offered per hour", x_label=axis, x_ticks=ticks,
+                       x_range=(0, 24))),
+        Table("By hour of the day", by_hour, HOUR_COLUMNS, collapsed=len(by_hour) > 48,
+              note="Service level weighted by contacts answered or abandoned; ASA by contacts answered.", sheet="intervals"),
+        Table("Every reporting interval", rows, INTERVAL_COLUMNS, page=False, sheet="intervals"),
+    ]  # fmt: skip
+    return Section(title, blocks)
+
+
+def run_page(s: Scenario, doc: dict[str, Any], results: Sequence[ReplicationResult], *, source: Path | None,
+             zone: str, command: str, written: Sequence[Path], plots: bool) -> Page:  # fmt: skip
+    """The report of one `simsupport run`."""
+    sla = sla_rows(s, doc)
+    extra, problems = staffing_rows(s, results)
+    rows = sla + extra
+    channels = [kpi_table(s, doc)]
+    tiers = tier_table(doc)
+    if tiers is not None:
+        channels.append(tiers)
+    sections = [
+        Section("What was run", [scenario_facts(s, source, command, zone)]),
+        warnings_section([*doc.get("warnings", []), *problems]),
+        Section("Targets", [target_callout(rows), target_table(rows, RULE_MEAN)]),
+        Section("Channels", list(channels)),
+        day_section(s, results, zone),
+        plots_section(written, plots),
+    ]
+    sub = f"simsupport run: {doc.get('replications')} replications, seed {s.seed}, horizon {format_duration(s.horizon)}"
+    return Page(f"{s.name}: run report", sub, sections)
