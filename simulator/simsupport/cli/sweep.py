@@ -17,8 +17,12 @@ from ..experiment.replications import default_workers
 from ..experiment.spec import Precision, load_experiment
 from ..experiment.statistics import mean_ci95
 from ..experiment.sweep import Store, run_sweep
+from ..config.derived import display_zone
+from ..outputs.html_pages import write_report
+from ..outputs.html_sweep import sweep_page
 from ..outputs.sweep_tables import draw, metric_names, write_sweep
 from .console import ProgressBar, console, fmt_s, interrupted, pct
+from .report_options import command_line, report_options
 
 
 @click.command()
@@ -34,6 +38,7 @@ from .console import ProgressBar, console, fmt_s, interrupted, pct
 )
 @click.option("--max-replications", type=click.IntRange(2), help="Cap for --precision [the file's, or 100].")
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
+@report_options
 def sweep(
     experiment: Path,
     out: Path | None,
@@ -43,6 +48,9 @@ def sweep(
     precision: str | None,
     max_replications: int | None,
     no_plots: bool,
+    tz: str | None,
+    no_report: bool,
+    xlsx: bool,
 ) -> None:
     """Run an experiment: every point's replications, resumable, on cores or a Dask cluster."""
     exp = load_experiment(experiment)
@@ -68,6 +76,10 @@ def sweep(
                     file=str(experiment), field="precision.metrics",
                 )
     written = write_sweep(exp, result, out, plots=not no_plots)
+    if (not no_report or xlsx) and exp.points:
+        zone = display_zone(exp.points[0].scenario, tz)
+        page = sweep_page(exp, result, command=command_line(), zone=zone, written=written, plots=not no_plots)
+        written += write_report(page, out, html_name=None if no_report else "report.html", xlsx=xlsx)
     print_points(exp, result)
     say = console()
     say.print(

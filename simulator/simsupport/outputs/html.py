@@ -29,6 +29,7 @@ SHARE = "share"  # a fraction, shown as a percentage
 SECONDS = "s"  # a duration in seconds, shown as 1min 20s
 PP = "pp"  # a difference of two shares, in percentage points
 VERDICT_WORDS = ("pass", "fail")
+CELL_UNITS = (SHARE, SECONDS, PP)  # read in every cell (92.3%, 1min 20s); other units go in the header
 
 
 @dataclass(frozen=True)
@@ -46,10 +47,18 @@ class Column:
     digits: int | None = None
     verdict: bool = False
     words: tuple[str, str] = VERDICT_WORDS
+    prefix_from: str | None = None  # text put before each number, from that key ("≥ ")
+    signed: bool = False  # a change: +4, -2
 
     @property
     def header(self) -> str:
-        return self.label if self.label is not None else self.key
+        """The label; a plain unit (agents, contacts, /h) goes here, once, not in every cell."""
+        label = self.label if self.label is not None else self.key
+        return f"{label} ({self.unit})" if self.plain_unit and self.unit not in label.split() else label
+
+    @property
+    def plain_unit(self) -> bool:
+        return bool(self.unit) and self.unit not in CELL_UNITS and self.unit_from is None
 
 
 @dataclass
@@ -202,8 +211,10 @@ def _sort_key(v: Any) -> str | None:
 # ----------------------------------------------------------------------------- rendering
 
 
-def _cell(col: Column, row: Mapping[str, Any]) -> str:
+def _cell(col: Column, row: Mapping[str, Any], footer: bool = False) -> str:
     v = row.get(col.key)
+    if footer and _missing(v):
+        return "<td></td>"
     unit = row.get(col.unit_from, col.unit) if col.unit_from else col.unit
     if col.verdict:
         if _missing(v):
@@ -217,10 +228,15 @@ def _cell(col: Column, row: Mapping[str, Any]) -> str:
         text = f"{show(v, unit, col.digits)} – {show(hi, unit, col.digits)}"
         return f'<td class="num" data-sort="{_sort_key(v)}">{html.escape(text)}</td>'
     key = _sort_key(v)
+    text = show(v, "" if col.plain_unit else unit, col.digits)
+    if col.signed and key is not None and float(v) > 0:
+        text = "+" + text
+    if col.prefix_from and not _missing(v) and row.get(col.prefix_from):
+        text = f"{row[col.prefix_from]} {text}"
     if unit is None or key is None:
-        cls = ' class="num"' if unit is not None else ""
-        return f"<td{cls}>{html.escape(show(v, unit, col.digits))}</td>"
-    return f'<td class="num" data-sort="{key}">{html.escape(show(v, unit, col.digits))}</td>'
+        cls = ' class="num"' if unit is not None else (' class="short"' if len(text) <= 24 else "")
+        return f"<td{cls}>{html.escape(text)}</td>"
+    return f'<td class="num" data-sort="{key}">{html.escape(text)}</td>'
 
 
 def render_table(t: Table) -> str:
@@ -231,7 +247,7 @@ def render_table(t: Table) -> str:
         for c in cols
     )
     body = "".join("<tr>" + "".join(_cell(c, r) for c in cols) + "</tr>" for r in rows)
-    foot = "".join("<tr>" + "".join(_cell(c, dict(r)) for c in cols) + "</tr>" for r in t.footer)
+    foot = "".join("<tr>" + "".join(_cell(c, dict(r), footer=True) for c in cols) + "</tr>" for r in t.footer)
     parts = ['<div class="table">' + (f"<h3>{html.escape(t.title)}</h3>" if t.title else "")]
     if t.note:
         parts.append(f'<p class="note">{html.escape(t.note)}</p>')

@@ -12,6 +12,7 @@ from typing import Any
 
 from .. import __version__
 from ..config.schema import Scenario
+from ..config.targets import SCOPE_WORDS
 from ..staffing.targets import TargetResult
 from ..units import format_duration
 from .html import SECONDS, SHARE, Callout, Column, Facts, Figure, Page, Section, Table, write_html
@@ -36,7 +37,8 @@ CAPTIONS = {
     "fit-volatility.png": "Contacts against market volatility, with the fitted elasticity",
     "backtest.png": "Backtest: actual daily volume against the simulated 5-95% band",
 }
-MEASURE_WORDS = {"service_level": "service level ≥ goal", "abandon_rate": "abandon rate ≤ goal", "asa": "ASA ≤ goal"}
+MEASURE_WORDS = {"service_level": "service level", "abandon_rate": "abandon rate", "asa": "ASA"}
+AT_LEAST, AT_MOST = "≥", "≤"
 RULE_BOUND = ("A target passes when its 95% bound is on the right side of the goal (the lower bound of a service "
               "level, the upper bound of an abandon rate or ASA), as the search judged it.")  # fmt: skip
 RULE_MEAN = ("Pass/fail compares the mean over replications with the goal; where the 95% interval straddles the "
@@ -44,7 +46,8 @@ RULE_MEAN = ("Pass/fail compares the mean over replications with the goal; where
 TARGET_COLUMNS = (
     Column("target"), Column("scope"), Column("measure"),
     Column("mean", "mean", unit_from="unit"), Column("lower", "95% CI", unit_from="unit", range_to="upper"),
-    Column("goal", "goal", unit_from="unit"), Column("met", "result", verdict=True), Column("note"),
+    Column("goal", "goal", unit_from="unit", prefix_from="goal_op"), Column("met", "result", verdict=True),
+    Column("note"),
 )  # fmt: skip
 
 
@@ -54,11 +57,11 @@ def now_text() -> str:
 
 
 def scenario_facts(s: Scenario, source: Path | str | None, command: str, zone: str,
-                   extra: Sequence[tuple[str, str]] = ()) -> Facts:  # fmt: skip
+                   extra: Sequence[tuple[str, str]] = (), replications: str | None = None) -> Facts:  # fmt: skip
     """Scenario, file, hash, seed, replications, horizon, warm-up, version, date, command."""
     items = [
         ("scenario", s.name), ("file", str(source) if source is not None else "–"), ("scenario hash", scenario_hash(s)),
-        ("seed", str(s.seed)), ("replications", str(s.replications)), ("horizon", format_duration(s.horizon)),
+        ("seed", str(s.seed)), ("replications", replications or str(s.replications)), ("horizon", format_duration(s.horizon)),
         ("warm-up", format_duration(s.warmup)), ("start (time 0)", s.start.isoformat()), ("times shown in", zone),
         *extra, ("simsupport", __version__), ("made", now_text()), ("command", command),
     ]  # fmt: skip
@@ -116,9 +119,12 @@ def target_row(tr: TargetResult, *, by_mean: bool = False) -> dict[str, Any]:
     if tr.period_start_s:
         notes.append(f"worst of {len(tr.period_start_s)} periods shown; {len(tr.failing)} fail")
     lo, hi = share_range(tr.mean, tr.ci95) if tr.measure != "asa" else (max(0.0, tr.lower), tr.upper)
-    return {"target": tr.label, "scope": tr.scope.replace("_", " "), "measure": MEASURE_WORDS[tr.measure],
+    words = SCOPE_WORDS[tr.scope]
+    label = tr.label[: -len(words)].rstrip() if tr.label.endswith(" " + words) else tr.label
+    return {"target": label, "scope": tr.scope.replace("_", " "), "measure": MEASURE_WORDS[tr.measure],
             "mean": tr.mean, "lower": lo, "upper": hi, "goal": tr.goal, "met": met,
-            "unit": unit_of(tr.measure), "note": "; ".join(notes), "replications": tr.n}  # fmt: skip
+            "goal_op": AT_LEAST if tr.measure == "service_level" else AT_MOST, "unit": unit_of(tr.measure),
+            "note": "; ".join(notes), "replications": tr.n}  # fmt: skip
 
 
 def target_table(rows: list[dict[str, Any]], rule: str, title: str = "Targets") -> Table:
@@ -128,14 +134,17 @@ def target_table(rows: list[dict[str, Any]], rule: str, title: str = "Targets") 
     return Table(title, rows, TARGET_COLUMNS, note=note, sheet="targets")
 
 
-def target_callout(rows: list[dict[str, Any]]) -> Callout:
+def target_callout(rows: list[dict[str, Any]], limit: int = 12) -> Callout:
     """The verdict in one line above the table."""
     failed = [r["target"] for r in rows if r["met"] is False]
     if not rows:
         return Callout([], kind="info", title="No targets: no channel has an SLA and the scenario lists no staffing targets.")
     if failed:
         verb = "fails" if len(failed) == 1 else "fail"
-        return Callout(failed, kind="warning", title=f"{len(failed)} of {len(rows)} target{'s' if len(rows) != 1 else ''} {verb}:")
+        if len(failed) > limit:
+            failed = [*failed[:limit], f"... and {len(failed) - limit} more (sort the table by result)"]
+        n = sum(1 for r in rows if r["met"] is False)
+        return Callout(failed, kind="warning", title=f"{n} of {len(rows)} target{'s' if len(rows) != 1 else ''} {verb}:")
     return Callout([], kind="ok", title="The target passes." if len(rows) == 1 else f"All {len(rows)} targets pass.")
 
 

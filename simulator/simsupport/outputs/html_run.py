@@ -20,6 +20,7 @@ from ..staffing.targets import evaluate_targets
 from ..units import format_duration
 from .html import SECONDS, SHARE, Column, Page, Section, Svg, Table
 from .html_pages import (
+    AT_LEAST,
     RULE_MEAN,
     plots_section,
     scenario_facts,
@@ -56,8 +57,8 @@ def sla_rows(s: Scenario, doc: dict[str, Any]) -> list[dict[str, Any]]:
         met = None if math.isnan(mean) else mean >= goal
         note = "no traffic: not judged" if met is None else ("95% CI straddles the goal" if straddles(lo, hi, goal) else "")
         rows.append({"target": f"{name} SLA: {goal:.0%} answered within {format_duration(ch.sla.threshold)}",
-                     "scope": "overall", "measure": "service level ≥ goal", "mean": mean, "lower": lo, "upper": hi,
-                     "goal": goal, "met": met, "unit": SHARE, "note": note})  # fmt: skip
+                     "scope": "overall", "measure": "service level", "mean": mean, "lower": lo, "upper": hi,
+                     "goal": goal, "goal_op": AT_LEAST, "met": met, "unit": SHARE, "note": note})  # fmt: skip
     return rows
 
 

@@ -16,8 +16,8 @@ h1{font-size:1.5rem;margin:0 0 2px}
 nav.toc ul{list-style:none;margin:6px 0 0;padding:0;display:flex;flex-wrap:wrap;gap:4px 16px;font-size:.92rem}
 nav.toc a{color:var(--accent);text-decoration:none}
 nav.toc a:hover{text-decoration:underline}
-main{max-width:1280px;margin:0 auto;padding:8px 28px 40px}
-section{background:#fff;border:1px solid var(--line);border-radius:8px;padding:6px 22px 16px;margin:18px 0}
+main{max-width:1440px;margin:0 auto;padding:8px 28px 40px}
+section{background:#fff;border:1px solid var(--line);border-radius:8px;padding:6px 18px 14px;margin:18px 0}
 h2{font-size:1.2rem;margin:14px 0 10px;padding-bottom:4px;border-bottom:2px solid var(--head)}
 h3{font-size:1rem;margin:16px 0 4px}
 p{margin:6px 0 10px;max-width:95ch}
@@ -38,6 +38,7 @@ dl.facts dd{margin:0;overflow-wrap:anywhere;font-variant-numeric:tabular-nums}
 table{border-collapse:collapse;width:100%;font-size:.9rem;font-variant-numeric:tabular-nums}
 th,td{padding:5px 9px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
 td.num{text-align:right;white-space:nowrap}
+td.short{white-space:nowrap}
 th.num{text-align:right}
 thead th{background:var(--head);position:sticky;top:0;z-index:1;cursor:pointer;user-select:none;white-space:normal;vertical-align:bottom}
 thead th:hover{background:#e2e7ee}
@@ -76,6 +77,7 @@ summary{cursor:pointer;color:var(--accent);font-weight:600}
  table{font-size:8pt;width:100%;table-layout:auto}
  th,td{padding:2px 4px;white-space:normal}
  td.num{white-space:nowrap}
+ td.short{white-space:normal}
  .charts{display:block}
  thead{display:table-header-group}
  thead th{position:static;cursor:auto}

@@ -25,7 +25,7 @@ def xlsx_available() -> bool:
 
 
 def _header(c: Column, unit: str | None) -> str:
-    if unit is None or unit == "" or c.verdict:
+    if unit is None or unit == "" or c.verdict or c.plain_unit:
         return c.header
     word = {SHARE: "share", SECONDS: "s", PP: "difference of shares"}.get(unit, unit)
     return f"{c.header} ({word})"
@@ -44,6 +44,8 @@ def columns(t: Table) -> Iterator[tuple[str, str, Any]]:
             yield f"{_header(c, unit)} low", c.key, unit
             yield f"{_header(c, unit)} high", c.range_to, unit
         else:
+            if c.prefix_from:
+                yield f"{c.header}: must be", c.prefix_from, None
             yield _header(c, unit), c.key, unit
     for key in unit_cols:
         yield "unit", key, "unit"
