@@ -906,7 +906,8 @@ def test_cli_sweep_end_to_end(tmp_path: Path) -> None:
     assert first.exit_code == 0, first.output
     assert "12 replications run, 0 reused" in one_line(first.output)
     names = {p.name for p in out.iterdir()}
-    assert names == {"runs", "experiment.json", *PNGS, *(f"{t}.{ext}" for t in TABLES for ext in ("parquet", "csv"))}
+    assert names == {"runs", "experiment.json", "report.html", *PNGS,
+                     *(f"{t}.{ext}" for t in TABLES for ext in ("parquet", "csv"))}  # fmt: skip
     for png in PNGS:
         data = (out / png).read_bytes()
         assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 1000

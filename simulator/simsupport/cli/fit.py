@@ -23,8 +23,10 @@ from ..fit.table import estimate_rows
 from ..outputs.files import atomic_write
 from ..outputs.fit_files import write_backtest, write_estimates
 from ..outputs.fit_plots import poor_fits
+from ..outputs.html_fit import write_fit_report
 from ..experiment.replications import default_workers
 from .console import ProgressBar, console
+from .report_options import command_line
 
 History = TicketHistory | VolumeHistory
 
@@ -129,9 +131,10 @@ def _summary(res: FitResult) -> Table:
 @click.option("--timezone", help="IANA zone of stamps without an offset, and of the fitted profiles (default: the stamps' own offset, else UTC).")
 @click.option("--channel-timezones", help="A channel's own clock where it differs: chat=Asia/Shanghai,phone=Europe/London [the base scenario's].")
 @click.option("--until", "until", help="Fit only the history before this date (YYYY-MM-DD, local).")
+@click.option("--no-report", is_flag=True, help="Skip report.html (in --report DIR, else <out>-report.html beside the YAML).")
 def fit(tickets: Path | None, volumes: Path | None, prices: Path | None, base: Path | None, out: Path,
         report: Path | None, columns: str | None, timezone: str | None, channel_timezones: str | None,
-        until: str | None) -> None:
+        until: str | None, no_report: bool) -> None:
     """Learn a scenario from the desk's history: rates and profiles, handle times, patience, mixes and the market response.
 
     Every estimate is written with its 95% interval and the observations behind it as a comment
@@ -148,11 +151,19 @@ def fit(tickets: Path | None, volumes: Path | None, prices: Path | None, base: P
               + (f" on base {base}" if base else "") + "\n# comments: 95% CI and the observations behind each estimate\n")
     written = [write_fitted(res, out, base, header)]
     rows = estimate_rows(res)
+    plots = None
     if report is not None:
         log = h.frame if cut is None or not isinstance(h, TicketHistory) else h.frame.loc[h.frame["created_at"] < cut]
-        written += write_estimates(res, rows, report, log if isinstance(h, TicketHistory) else None)
+        files = write_estimates(res, rows, report, log if isinstance(h, TicketHistory) else None)
+        written += files
+        plots = [p for p in files if p.suffix == ".png"]
+    warnings = poor_fits(res)
+    if not no_report:
+        page = report / "report.html" if report is not None else out.parent / f"{out.stem}-report.html"
+        written.append(write_fit_report(res, rows, page, out=out, base=base, command=command_line(),
+                                        warnings=warnings, plots=plots))  # fmt: skip
     say.print(_summary(res))
-    for w in poor_fits(res):
+    for w in warnings:
         say.print(f"[yellow]warning:[/] {w}")
     say.print("wrote " + ", ".join(str(x) for x in written))
 
