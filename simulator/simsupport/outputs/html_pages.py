@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from .. import __version__
 from ..config.schema import Scenario
@@ -56,13 +57,20 @@ def now_text() -> str:
     return datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S %z")
 
 
+def start_text(s: Scenario, zone: str) -> str:
+    """Time 0 on the report's clock, and as the scenario gives it."""
+    local = s.start.astimezone(ZoneInfo(zone))
+    given = s.start.isoformat()
+    return f"{local:%a %Y-%m-%d %H:%M} {zone}" + (f" ({given})" if local.utcoffset() != s.start.utcoffset() else "")
+
+
 def scenario_facts(s: Scenario, source: Path | str | None, command: str, zone: str,
                    extra: Sequence[tuple[str, str]] = (), replications: str | None = None) -> Facts:  # fmt: skip
     """Scenario, file, hash, seed, replications, horizon, warm-up, version, date, command."""
     items = [
         ("scenario", s.name), ("file", str(source) if source is not None else "–"), ("scenario hash", scenario_hash(s)),
         ("seed", str(s.seed)), ("replications", replications or str(s.replications)), ("horizon", format_duration(s.horizon)),
-        ("warm-up", format_duration(s.warmup)), ("start (time 0)", s.start.isoformat()), ("times shown in", zone),
+        ("warm-up", format_duration(s.warmup)), ("start (time 0)", start_text(s, zone)), ("times shown in", zone),
         *extra, ("simsupport", __version__), ("made", now_text()), ("command", command),
     ]  # fmt: skip
     return Facts(items)

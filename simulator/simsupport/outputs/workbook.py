@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import SimsupportError
 from .files import atomic_write
-from .html import PP, SECONDS, SHARE, Column, Page, Table
+from .html import PP, SECONDS, SHARE, Column, Facts, Page, Table
 
 MISSING = "--xlsx needs openpyxl, which is not installed: pip install 'simsupport[xlsx]' (or pip install openpyxl)"
 PERCENT = "0.0%"
@@ -74,7 +74,12 @@ def t_words(t: Table, key: str) -> tuple[str, str]:
 
 
 def sheets(page: Page) -> dict[str, list[Table]]:
+    """Sheet -> its tables; "summary" starts with what was run (the page's first facts)."""
     out: dict[str, list[Table]] = {}
+    facts = next((b for sec in page.sections for b in sec.blocks if isinstance(b, Facts)), None)
+    if facts is not None:
+        out["summary"] = [Table("What was run", [{"what": k, "value": v} for k, v in facts.items],
+                                [Column("what"), Column("value")])]  # fmt: skip
     for t in page.tables():
         if t.sheet is not None:
             out.setdefault(t.sheet[:31], []).append(t)
