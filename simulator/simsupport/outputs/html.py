@@ -128,6 +128,7 @@ Block = str | Table | Figure | Svg | Callout | Facts
 class Section:
     title: str
     blocks: list[Block] = field(default_factory=list)
+    new_page: bool = True  # printed on a new page (short sections share the first one)
 
     @property
     def anchor(self) -> str:
@@ -179,7 +180,7 @@ def show(v: Any, unit: str | None, digits: int | None = None) -> str:
         return "–"
     if unit is None or isinstance(v, str):
         return str(v)
-    if isinstance(v, bool):
+    if type(v).__name__ in ("bool", "bool_"):  # numpy's too
         return "yes" if v else "no"
     v = float(v)
     if unit == SHARE:
@@ -199,7 +200,7 @@ def show(v: Any, unit: str | None, digits: int | None = None) -> str:
 def _sort_key(v: Any) -> str | None:
     if _missing(v) or isinstance(v, str):
         return None
-    if isinstance(v, bool):
+    if type(v).__name__ in ("bool", "bool_"):
         return "1" if v else "0"
     try:
         x = float(v)
@@ -322,7 +323,9 @@ def render(page: Page) -> str:
     """The whole page as one HTML document (no external references)."""
     toc = "".join(f'<li><a href="#{s.anchor}">{html.escape(s.title)}</a></li>' for s in page.sections)
     body = "".join(
-        f'<section id="{s.anchor}"><h2>{html.escape(s.title)}</h2>{render_blocks(s)}</section>' for s in page.sections
+        f'<section id="{s.anchor}"{"" if s.new_page else " class=same-page"}><h2>{html.escape(s.title)}</h2>'
+        f"{render_blocks(s)}</section>"
+        for s in page.sections
     )
     sub = f'<p class="subtitle">{html.escape(page.subtitle)}</p>' if page.subtitle else ""
     return (

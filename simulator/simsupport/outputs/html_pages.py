@@ -91,9 +91,9 @@ def warnings_section(items: Iterable[Any]) -> Section:
     """Warnings first, highlighted; an explicit 'no warnings' when there are none."""
     texts = [warning_text(w) for w in items]
     if not texts:
-        return Section("Warnings", [Callout([], kind="ok", title="No warnings.")])
+        return Section("Warnings", [Callout([], kind="ok", title="No warnings.")], new_page=False)
     title = f"{len(texts)} warning{'s' if len(texts) != 1 else ''}: read these before the numbers below"
-    return Section("Warnings", [Callout(texts, kind="warning", title=title)])
+    return Section("Warnings", [Callout(texts, kind="warning", title=title)], new_page=False)
 
 
 def unit_of(measure: str) -> str:

@@ -123,6 +123,25 @@ def tier_table(doc: dict[str, Any]) -> Table | None:
     return Table("Waits by tier (every visit)", rows, TIER_COLUMNS, sheet="summary")
 
 
+JOURNEY_COLUMNS = (
+    Column("channel"), Column("deflection_rate", "deflected by the bot", SHARE),
+    Column("escalation_rate", "escalated", SHARE), Column("resolution_time_s", "resolution", SECONDS),
+    Column("resolution_p90_s", "p90 resolution", SECONDS), Column("csat_mean", "CSAT", "of 5", digits=2),
+    Column("csat_satisfied", "satisfied", SHARE),
+)  # fmt: skip
+
+
+def journey_table(doc: dict[str, Any]) -> Table | None:
+    """The journey at a glance, as the console prints it: only with a service journey."""
+    if "journeys" not in doc.get("overall", {}).get("all", {}):
+        return None
+    keys = [c.key for c in JOURNEY_COLUMNS[1:]]
+    rows = [{"channel": n, **{k: _m(b, k) for k in keys}} for n, b in doc.get("by_channel", {}).items()]
+    footer = [{"channel": "all channels", **{k: _m(doc["overall"]["all"], k) for k in keys}}]
+    return Table("The service journey", rows, JOURNEY_COLUMNS, footer=footer, sheet="summary",
+                 note="CSAT is a proxy on a 1-5 scale (README, the service journey): compare staffings, not absolute values.")
+
+
 # ----------------------------------------------------------------------------- the day, local time
 
 
@@ -236,13 +255,11 @@ def run_page(s: Scenario, doc: dict[str, Any], results: Sequence[ReplicationResu
     extra, problems = staffing_rows(s, results)
     rows = sla + extra
     channels = [kpi_table(s, doc)]
-    tiers = tier_table(doc)
-    if tiers is not None:
-        channels.append(tiers)
+    channels += [t for t in (journey_table(doc), tier_table(doc)) if t is not None]
     sections = [
         Section("What was run", [scenario_facts(s, source, command, zone)]),
         warnings_section([*doc.get("warnings", []), *problems]),
-        Section("Targets", [target_callout(rows), target_table(rows, RULE_MEAN)]),
+        Section("Targets", [target_callout(rows), target_table(rows, RULE_MEAN)], new_page=False),
         Section("Channels", list(channels)),
         day_section(s, results, zone),
         plots_section(written, plots),

@@ -101,7 +101,7 @@ def staff_page(rec: Recommendation, *, command: str, zone: str, written: Sequenc
     sections = [
         Section("What was run", [facts]),
         warnings_section(warnings),
-        Section("Targets", target_blocks),
+        Section("Targets", target_blocks, new_page=False),
         Section("Staffing", [Table(what, staffing, STAFF_COLUMNS, note=staff_note, footer=[total], sheet="roster")]),
         plots_section(written, plots, "Coverage"),
     ]
@@ -159,7 +159,7 @@ def schedule_page(result: ScheduleResult, source: Path, *, command: str, zone: s
     sections = [
         Section("What was run", [facts]),
         warnings_section(warnings),
-        Section("Targets", target_blocks),
+        Section("Targets", target_blocks, new_page=False),
         Section("Roster", [
             Table("Per pool", pools, POOL_COLUMNS, footer=[total], sheet="summary"),
             Table("Roster lines", roster, ROSTER_COLUMNS, sheet="roster", collapsed=len(roster) > 60,

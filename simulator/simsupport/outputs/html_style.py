@@ -69,7 +69,7 @@ summary{cursor:pointer;color:var(--accent);font-weight:600}
  nav.toc{display:none}
  main{max-width:none;padding:0}
  section{border:0;border-radius:0;padding:0;margin:0;break-before:page}
- section:first-of-type{break-before:auto}
+ section:first-of-type,section.same-page{break-before:auto}
  h2,h3{break-after:avoid}
  figure,.callout,dl.facts{break-inside:avoid}
  figure img{max-height:24cm;width:auto;max-width:100%}

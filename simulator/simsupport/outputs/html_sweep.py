@@ -165,7 +165,7 @@ def sweep_page(exp: Experiment, run: SweepRun, *, command: str, zone: str, writt
     sections = [
         Section("What was run", [Facts(facts)]),
         warnings_section(warnings),
-        Section("Targets", [target_callout(targets), target_table(targets, RULE_MEAN)]),
+        Section("Targets", [target_callout(targets), target_table(targets, RULE_MEAN)], new_page=False),
         Section("Points", tables),
         plots_section(written, plots, "Curves"),
     ]
