@@ -245,12 +245,13 @@ def test_print_stylesheet(pages: dict[str, Any]) -> None:
     try:
         style = page.evaluate("""() => ({
             th: getComputedStyle(document.querySelector('thead th')).position,
-            brk: getComputedStyle(document.querySelectorAll('section')[1]).breakBefore,
+            brk: getComputedStyle(document.querySelector('section#channels')).breakBefore,
+            same: getComputedStyle(document.querySelector('section#warnings')).breakBefore,
             scroll: getComputedStyle(document.querySelector('.scroll')).overflowX,
             nav: getComputedStyle(document.querySelector('nav.toc')).display})""")
     finally:
         page.emulate_media(media="screen")
-    assert style == {"th": "static", "brk": "page", "scroll": "visible", "nav": "none"}
+    assert style == {"th": "static", "brk": "page", "same": "auto", "scroll": "visible", "nav": "none"}
 
 
 # -- without a browser ------------------------------------------------------------------------------------------
@@ -278,6 +279,14 @@ def test_fit_report_goes_beside_the_yaml_without_report_dir(tmp_path: Path) -> N
     assert page.is_file() and "Estimates" in page.read_text(encoding="utf-8")
     assert simsupport("fit", "--volumes", log, "--out", tmp_path / "g" / "desk.yaml", "--no-report") == 0
     assert sorted(p.name for p in (tmp_path / "g").iterdir()) == ["desk.yaml"]
+
+
+def test_backtest_writes_its_report(built: dict[str, Path], tmp_path: Path) -> None:
+    base = built["fit"].parent
+    out = tmp_path / "bt"
+    assert simsupport("backtest", base / "fitted" / "desk.yaml", "--volumes", base / "volumes.csv", "-r", "2", "--out", out) == 0
+    text = (out / "report.html").read_text(encoding="utf-8")
+    assert "day coverage" in text and 'src="data:image/png;base64,' in text and not re.search(r"https?://", text)
 
 
 def test_tz_is_validated_and_used(built: dict[str, Path], capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

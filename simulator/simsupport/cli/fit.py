@@ -23,7 +23,8 @@ from ..fit.table import estimate_rows
 from ..outputs.files import atomic_write
 from ..outputs.fit_files import write_backtest, write_estimates
 from ..outputs.fit_plots import poor_fits
-from ..outputs.html_fit import write_fit_report
+from ..outputs.html_fit import backtest_page, write_fit_report
+from ..outputs.html_pages import plots_section, write_report
 from ..experiment.replications import default_workers
 from .console import ProgressBar, console
 from .report_options import command_line
@@ -192,9 +193,10 @@ def _date(text: str | None, timezone: str | None, option: str) -> pd.Timestamp |
 @click.option("--timezone", help="IANA zone of stamps without an offset.")
 @click.option("--kpis", is_flag=True, help="Also run the whole desk (its pools as the real roster) and compare ASA, service level and abandonment per day.")
 @click.option("--workers", "-w", type=click.IntRange(1), help="Local worker processes for --kpis [all cores].")
+@click.option("--no-report", is_flag=True, help="Skip report.html (one self-contained page of the backtest).")
 def backtest(scenario: Path, tickets: Path | None, volumes: Path | None, prices: Path | None, replications: int,
              train_until: str | None, out: Path | None, columns: str | None, timezone: str | None, kpis: bool,
-             workers: int | None) -> None:
+             workers: int | None, no_report: bool) -> None:
     """Simulate the history's own window (the recorded prices replayed) and compare volumes per channel and day with what happened.
 
     Prints, per channel, the share of days and of intervals whose actual volume lies inside the
@@ -217,6 +219,10 @@ def backtest(scenario: Path, tickets: Path | None, volumes: Path | None, prices:
     else:
         bt = run_backtest(target, h, replications, since=cut, prices=prices)
     written = write_backtest(bt, out)
+    if not no_report:
+        page = backtest_page(bt, scenario=target, history=h.path, replications=replications, command=command_line())
+        page.sections.append(plots_section(written, True))
+        written += write_report(page, out)
     t = Table(title=f"backtest of {target} on {h.path} ({replications} replications, band 5-95%)", title_justify="left")
     for col in ("channel", "days", "days inside", "day coverage", "intervals", "interval coverage", "expected"):
         t.add_column(col, justify="left" if col == "channel" else "right")

@@ -1,6 +1,7 @@
-"""The report of `simsupport fit`: what was fitted from what, the warnings (`poor_fits`: the
+"""The reports of `simsupport fit` (what was fitted from what, the warnings (`poor_fits`: the
 fits to distrust), every estimate with its 95% interval and the observations behind it, the
-daily and weekly profile weights (folded away: long), and the fit's plots."""
+daily and weekly profile weights (folded away: long), and the fit's plots) and of `simsupport
+backtest` (coverage of the simulated band per channel, the service per day, its plots)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..fit.backtest import Backtest
 from ..fit.learn import FitResult
 from .fit_plots import zone_label
 from .html import SECONDS, SHARE, Column, Facts, Page, Section, Table
@@ -72,3 +74,35 @@ def write_fit_report(res: FitResult, rows: Sequence[dict[str, Any]], path: Path,
     if plots is None:
         page.sections[-1].blocks = ["The fit's plots are drawn with --report DIR (the report then goes there too)."]
     return write_report(page, path.parent, html_name=path.name)[0]
+
+
+COVERAGE_COLUMNS = (
+    Column("channel"), Column("days", "days", ""), Column("days_inside", "days inside", ""),
+    Column("day_coverage", "day coverage", SHARE), Column("intervals", "intervals", ""),
+    Column("interval_coverage", "interval coverage", SHARE), Column("expected_coverage", "a correct model", SHARE),
+)  # fmt: skip
+KPI_COLUMNS = (
+    Column("channel"), Column("metric"), Column("days", "days", ""), Column("inside", "days inside the band", SHARE),
+    Column("actual", "actual (mean)", unit_from="unit"), Column("sim_p50", "simulated median (mean)", unit_from="unit"),
+)  # fmt: skip
+
+
+def backtest_page(bt: Backtest, *, scenario: Path, history: str, replications: int, command: str) -> Page:
+    """The report of one `simsupport backtest`."""
+    facts = [("scenario", str(scenario)), ("history", history), ("replications", f"{replications} (band 5-95%)"),
+             ("simsupport", __version__), ("made", now_text()), ("command", command)]  # fmt: skip
+    warnings = [f"not in the history, not compared: {', '.join(bt.missing)}"] if bt.missing else []
+    cov = bt.coverage.to_dict("records")
+    warnings += [f"{r['channel']}: {r['day_coverage']:.0%} of days inside the simulated band, where a correct model "
+                 f"reaches about {r['expected_coverage']:.0%}" for r in cov if r["day_coverage"] < r["expected_coverage"] - 0.15]  # fmt: skip
+    tables = [Table("Volume per day and interval inside the simulated 5-95% band", cov, COVERAGE_COLUMNS, sheet="summary",
+                    note="A correct model: the share a right model reaches with this many replications (the band's own sampling).")]  # fmt: skip
+    if bt.kpis is not None and not bt.kpis.empty:
+        rows = []
+        for (ch, metric), g in bt.kpis.groupby(["channel", "metric"]):
+            rows.append({"channel": ch, "metric": metric, "days": len(g), "inside": float(g["inside"].mean()),
+                         "actual": float(g["actual"].mean()), "sim_p50": float(g["sim_p50"].mean()),
+                         "unit": SECONDS if metric == "asa_s" else SHARE})  # fmt: skip
+        tables.append(Table("Service per day: actual inside the simulated 5-95% band", rows, KPI_COLUMNS, sheet="summary"))
+    sections = [Section("What was run", [Facts(facts)]), warnings_section(warnings), Section("Coverage", list(tables))]
+    return Page(f"{Path(scenario).stem}: backtest report", f"simsupport backtest on {Path(history).name}", sections)

@@ -37,6 +37,7 @@ CAPTIONS = {
     "fit-patience.png": "Patience: Kaplan-Meier survival of waiting customers against the fitted law",
     "fit-volatility.png": "Contacts against market volatility, with the fitted elasticity",
     "backtest.png": "Backtest: actual daily volume against the simulated 5-95% band",
+    "backtest-kpis.png": "Backtest of service: actual ASA, service level and abandonment per day against the simulated band",
 }
 MEASURE_WORDS = {"service_level": "service level", "abandon_rate": "abandon rate", "asa": "ASA"}
 AT_LEAST, AT_MOST = "≥", "≤"

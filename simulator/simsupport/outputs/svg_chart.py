@@ -81,7 +81,7 @@ def line_chart(
     out.append(f'<text x="{left + pw / 2:.1f}" y="{height - 6}" text-anchor="middle" fill="#5b6472">{html.escape(x_label)}</text>')
     out.append(f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="none" stroke="#c5ccd6"/>')
     legend_x = left + pw
-    for i, (name, ys) in enumerate(reversed(list(series.items()))):
+    for i, name in enumerate(reversed(list(series))):
         color = COLORS[(len(series) - 1 - i) % len(COLORS)]
         label = html.escape(name)
         legend_x -= 24 + 7 * len(name)
