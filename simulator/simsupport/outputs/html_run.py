@@ -212,16 +212,16 @@ def day_tables(s: Scenario, results: Sequence[ReplicationResult], zone: str) -> 
 
 
 HOUR_COLUMNS = (
-    Column("channel"), Column("hour", "hour (local)"), Column("offered", "offered", "/h"),
+    Column("channel"), Column("hour", "hour (local)"), Column("offered", "offered per hour", "contacts"),
     Column("service_level", "service level", SHARE), Column("asa_s", "ASA", SECONDS),
     Column("agents", "agents on duty", "agents"), Column("occupancy", "occupancy", SHARE),
-    Column("queue", "mean queue", "waiting"),
+    Column("queue", "mean queue", "contacts"),
 )  # fmt: skip
 INTERVAL_COLUMNS = (
     Column("start", "interval start (local)"), Column("channel"), Column("offered", "offered", "contacts"),
     Column("answered", "answered", "contacts"), Column("service_level", "service level", SHARE),
     Column("asa_s", "ASA", SECONDS), Column("agents", "agents on duty", "agents"),
-    Column("occupancy", "occupancy", SHARE), Column("queue", "mean queue", "waiting"),
+    Column("occupancy", "occupancy", SHARE), Column("queue", "mean queue", "contacts"),
 )  # fmt: skip
 
 
