@@ -86,7 +86,7 @@ def test_run_writes_every_file(outs: dict[str, Path]) -> None:
     names = {p.name for p in outs["full"].iterdir()}
     assert names == {
         "summary.json", "intervals.parquet", "intervals.csv", "tickets.parquet",
-        "wait_distribution.png", "daily_profile.png", "manifest.json",
+        "wait_distribution.png", "daily_profile.png", "report.html", "manifest.json",
     }  # fmt: skip
     for png in ("wait_distribution.png", "daily_profile.png"):
         data = (outs["full"] / png).read_bytes()
@@ -96,7 +96,7 @@ def test_run_writes_every_file(outs: dict[str, Path]) -> None:
 
 def test_no_plots_writes_no_png_and_no_tickets(outs: dict[str, Path]) -> None:
     names = {p.name for p in outs["plain"].iterdir()}
-    assert names == {"summary.json", "intervals.parquet", "intervals.csv", "manifest.json"}
+    assert names == {"summary.json", "intervals.parquet", "intervals.csv", "report.html", "manifest.json"}
 
 
 def test_summary_json_contract(outs: dict[str, Path]) -> None:

@@ -1016,7 +1016,7 @@ def mean(block: dict[str, Any], metric: str) -> float:
 
 
 def test_run_writes_the_files(journey_run: Path, journey_summary: dict[str, Any]) -> None:
-    assert {p.name for p in journey_run.iterdir()} == {"summary.json", "intervals.parquet", "intervals.csv", "manifest.json"}
+    assert {p.name for p in journey_run.iterdir()} == {"summary.json", "intervals.parquet", "intervals.csv", "report.html", "manifest.json"}
     assert journey_summary["scenario"] == "exchange-journey" and journey_summary["replications"] == 2
     for scope in ("overall", "by_channel", "by_tier", "chatbot", "backlog"):
         assert scope in journey_summary, scope

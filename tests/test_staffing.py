@@ -827,7 +827,7 @@ def test_achieved_and_staffing_tables(tmp_path: Path, capsys: pytest.CaptureFixt
     code, text = staff_main([str(scenario), "--out", str(out), "--workers", "1", "--no-plots"], capsys)
     assert code == 0, text
     assert {p.name for p in out.iterdir()} == {
-        "runs", "staffing.csv", "staffing.parquet", "achieved.csv", "two-staffed.yaml", "search.json", "manifest.json",
+        "runs", "staffing.csv", "staffing.parquet", "achieved.csv", "two-staffed.yaml", "search.json", "report.html", "manifest.json",
     }  # fmt: skip
     achieved = pd.read_csv(out / "achieved.csv")
     assert sorted(zip(achieved["subject"], achieved["scope"])) == [

@@ -977,7 +977,7 @@ def test_cli_sweep_end_to_end(tmp_path: Path) -> None:
     assert first.exit_code == 0, first.output
     assert "12 replications run, 0 reused" in one_line(first.output)
     names = {p.name for p in out.iterdir()}
-    assert names == {"runs", "experiment.json", "manifest.json", "points_long.csv", *PNGS,
+    assert names == {"runs", "experiment.json", "report.html", "manifest.json", "points_long.csv", *PNGS,
                      *(f"{t}.{ext}" for t in TABLES for ext in ("parquet", "csv"))}  # fmt: skip
     for png in PNGS:
         data = (out / png).read_bytes()

@@ -175,4 +175,5 @@ def test_run_without_plots_does_not_import_pandas(tmp_path: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"
-    assert {p.name for p in (tmp_path / "out").iterdir()} == {"summary.json", "intervals.parquet", "intervals.csv", "manifest.json"}
+    # the report is written without pandas too
+    assert {p.name for p in (tmp_path / "out").iterdir()} == {"summary.json", "intervals.parquet", "intervals.csv", "report.html", "manifest.json"}

@@ -90,7 +90,7 @@ class LazyGroup(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
     """Simulate a multilingual support desk under market volatility."""
-    ctx.obj = {"debug": debug}
+    ctx.ensure_object(dict)["debug"] = debug
 
 
 class Terminated(BaseException):
@@ -104,11 +104,13 @@ def _on_sigterm(signum: int, frame: object) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: runs the click group and turns errors into one message and an exit code."""
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    args = list(argv if argv is not None else sys.argv[1:])
+    debug = "--debug" in args
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        cli.main(args=argv, prog_name="simsupport", standalone_mode=False)
+        # the arguments as typed, for the reports' "command" line (cli.report_options.command_line)
+        cli.main(args=args, prog_name="simsupport", standalone_mode=False, obj={"argv": args})
     except Terminated:
         click.echo("terminated (SIGTERM): stopped, workers killed; what finished is kept, rerun to resume", err=True)
         sys.exit(143)

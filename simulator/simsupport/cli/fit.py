@@ -15,16 +15,26 @@ from ruamel.yaml import YAML
 
 from ..config.load import read_data, read_yaml, scenario_from_dict
 from ..errors import ScenarioError
+from ..experiment.replications import default_workers
 from ..fit.backtest import run_backtest
-from ..fit.history import TicketHistory, VolumeHistory, parse_columns, read_price_history, read_tickets, read_volumes
+from ..fit.history import (
+    TicketHistory,
+    VolumeHistory,
+    parse_columns,
+    read_price_history,
+    read_tickets,
+    read_volumes,
+)
 from ..fit.learn import FitResult, Prices, learn_tickets, learn_volumes
 from ..fit.scenario import build_tree
 from ..fit.table import estimate_rows
 from ..outputs.files import atomic_write
 from ..outputs.fit_files import write_backtest, write_estimates
 from ..outputs.fit_plots import poor_fits
-from ..experiment.replications import default_workers
+from ..outputs.html_fit import backtest_page, write_fit_report
+from ..outputs.html_pages import plots_section, write_report
 from .console import ProgressBar, console, own_folder
+from .report_options import command_line
 
 History = TicketHistory | VolumeHistory
 
@@ -129,9 +139,10 @@ def _summary(res: FitResult) -> Table:
 @click.option("--timezone", help="IANA zone of stamps without an offset, and of the fitted profiles (default: the stamps' own offset, else UTC).")
 @click.option("--channel-timezones", help="A channel's own clock where it differs: chat=Asia/Shanghai,phone=Europe/London [the base scenario's].")
 @click.option("--until", "until", help="Fit only the history before this date (YYYY-MM-DD, local).")
+@click.option("--no-report", is_flag=True, help="Skip report.html (in --report DIR, else <out>-report.html beside the YAML).")
 def fit(tickets: Path | None, volumes: Path | None, prices: Path | None, base: Path | None, out: Path,
         report: Path | None, columns: str | None, timezone: str | None, channel_timezones: str | None,
-        until: str | None) -> None:
+        until: str | None, no_report: bool) -> None:
     """Learn a scenario from the desk's history: rates and profiles, handle times, patience, mixes and the market response.
 
     Every estimate is written with its 95% interval and the observations behind it as a comment
@@ -148,13 +159,20 @@ def fit(tickets: Path | None, volumes: Path | None, prices: Path | None, base: P
               + (f" on base {base}" if base else "") + "\n# comments: 95% CI and the observations behind each estimate\n")
     written = [write_fitted(res, out, base, header)]
     rows = estimate_rows(res)
+    plots = None
     if report is not None:
         rfolder = own_folder(report)
         log = h.frame if cut is None or not isinstance(h, TicketHistory) else h.frame.loc[h.frame["created_at"] < cut]
-        new = write_estimates(res, rows, report, log if isinstance(h, TicketHistory) else None)
-        written += [*new, rfolder.finish(new)]
+        files = write_estimates(res, rows, report, log if isinstance(h, TicketHistory) else None)
+        written += [*files, rfolder.finish(files)]
+        plots = [p for p in files if p.suffix == ".png"]
+    warnings = poor_fits(res)
+    if not no_report:
+        page = report / "report.html" if report is not None else out.parent / f"{out.stem}-report.html"
+        written.append(write_fit_report(res, rows, page, out=out, base=base, command=command_line(),
+                                        warnings=warnings, plots=plots))  # fmt: skip
     say.print(_summary(res))
-    for w in poor_fits(res):
+    for w in warnings:
         say.print(f"[yellow]warning:[/] {w}")
     say.print("wrote " + ", ".join(str(x) for x in written))
 
@@ -183,9 +201,10 @@ def _date(text: str | None, timezone: str | None, option: str) -> pd.Timestamp |
 @click.option("--timezone", help="IANA zone of stamps without an offset.")
 @click.option("--kpis", is_flag=True, help="Also run the whole desk (its pools as the real roster) and compare ASA, service level and abandonment per day.")
 @click.option("--workers", "-w", type=click.IntRange(1), help="Local worker processes for --kpis [all cores].")
+@click.option("--no-report", is_flag=True, help="Skip report.html (one self-contained page of the backtest).")
 def backtest(scenario: Path, tickets: Path | None, volumes: Path | None, prices: Path | None, replications: int,
              train_until: str | None, out: Path | None, columns: str | None, timezone: str | None, kpis: bool,
-             workers: int | None) -> None:
+             workers: int | None, no_report: bool) -> None:
     """Simulate the history's own window (the recorded prices replayed) and compare volumes per channel and day with what happened.
 
     Prints, per channel, the share of days and of intervals whose actual volume lies inside the
@@ -209,6 +228,10 @@ def backtest(scenario: Path, tickets: Path | None, volumes: Path | None, prices:
     else:
         bt = run_backtest(target, h, replications, since=cut, prices=prices)
     written = write_backtest(bt, out) + ([target] if cut is not None else [])
+    if not no_report:
+        page = backtest_page(bt, scenario=target, history=h.path, replications=replications, command=command_line())
+        page.sections.append(plots_section(written, True))
+        written += write_report(page, out)
     written.append(folder.finish(written))
     t = Table(title=f"backtest of {target} on {h.path} ({replications} replications, band 5-95%)", title_justify="left")
     for col in ("channel", "days", "days inside", "day coverage", "intervals", "interval coverage", "expected"):

@@ -11,11 +11,24 @@ from typing import Any
 import click
 from rich.table import Table
 
+from ..config.derived import display_zone
 from ..config.load import load_scenario_with
 from ..experiment.guard import MAX_TICKETS, check_work
 from ..experiment.replications import default_workers, run_replications
+from ..outputs.html_pages import write_report
+from ..outputs.html_run import run_page
 from ..outputs.report import write_run
-from .console import ProgressBar, console, fmt_s, mean, num, own_folder, pct, print_warnings
+from .console import (
+    ProgressBar,
+    console,
+    fmt_s,
+    mean,
+    num,
+    own_folder,
+    pct,
+    print_warnings,
+)
+from .report_options import command_line, report_options
 
 
 @click.command()
@@ -29,6 +42,7 @@ from .console import ProgressBar, console, fmt_s, mean, num, own_folder, pct, pr
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
 @click.option("--max-tickets", type=click.FloatRange(min=1), default=MAX_TICKETS, show_default=True,
               help="Refuse runs expected to simulate more contacts than this.")
+@report_options
 def run(
     scenario: Path,
     out: Path | None,
@@ -39,6 +53,9 @@ def run(
     tickets: bool,
     no_plots: bool,
     max_tickets: float,
+    tz: str | None,
+    no_report: bool,
+    xlsx: bool,
 ) -> None:
     """Run a scenario's replications and write summary, tables and plots."""
     # what a run builds dies with the process: freezing it at exit spares the interpreter's
@@ -53,7 +70,11 @@ def run(
         results = run_replications(
             s, s.replications, workers=n_workers, record_tickets=tickets, progress=progress
         )
-    doc, written = write_run(s, results, out, plots=not no_plots, tickets=tickets)
+    doc, written = write_run(s, results, out, plots=not no_plots, tickets=tickets, tz=display_zone(s, tz))
+    if not no_report or xlsx:
+        page = run_page(s, doc, results, source=scenario, zone=display_zone(s, tz), command=command_line(),
+                        written=written, plots=not no_plots)  # fmt: skip
+        written += write_report(page, out, html_name=None if no_report else "report.html", xlsx=xlsx)
     written.append(folder.finish(written))
     print_summary(doc, s)
     print_warnings(doc["warnings"])

@@ -9,10 +9,14 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from ..config.derived import display_zone
 from ..config.load import load_scenario_with
+from ..outputs.html_pages import write_report
+from ..outputs.html_staffing import schedule_page
 from ..outputs.schedule import roster_frame, write_schedule
 from ..staffing.schedule import schedule as find_roster
 from .console import console, fmt_s, own_folder, pct
+from .report_options import command_line, report_options
 
 
 @click.command()
@@ -27,9 +31,11 @@ from .console import console, fmt_s, own_folder, pct
 @click.option("--moves", default=40, show_default=True, type=click.IntRange(0), help="Most local moves simulated (trims, template, start and break moves).")
 @click.option("--time-limit", default=20.0, show_default=True, type=click.FloatRange(0.1), help="Seconds per covering MILP and pool.")
 @click.option("--no-plots", is_flag=True, help="Skip the plot.")
+@report_options
 def schedule(
     scenario: Path, out: Path | None, workers: int | None, scheduler: str | None, replications: int | None,
-    horizon: str, slot: int, rounds: int, moves: int, time_limit: float, no_plots: bool,
+    horizon: str, slot: int, rounds: int, moves: int, time_limit: float, no_plots: bool, tz: str | None,
+    no_report: bool, xlsx: bool,
 ) -> None:  # fmt: skip
     """Choose shift start times, templates, breaks and days off that meet every target at least cost.
 
@@ -43,6 +49,11 @@ def schedule(
                          note=lambda m: say.print(m))  # fmt: skip
     s = result.scenario
     written = write_schedule(result, scenario, out, plots=not no_plots)
+    unmet = [f"{target}{when}: {why}" for (target, why), when in _unmet_lines(result.unmet).items()]
+    if not no_report or xlsx:
+        page = schedule_page(result, scenario, command=command_line(), zone=display_zone(s, tz), written=written,
+                             plots=not no_plots, warnings=(["not every target is met:"] if unmet else []) + unmet)  # fmt: skip
+        written += write_report(page, out, html_name=None if no_report else "report.html", xlsx=xlsx)
     written.append(folder.finish(written))
     table = Table(title=f"{s.name}: roster")
     frame = roster_frame(result)
@@ -71,11 +82,18 @@ def schedule(
     say.print(f"wrote {len(written)} files to {out}/")
     if not result.feasible or result.unmet:
         say.print("[red]not every target is met[/] (unmet.csv lists every target, period and slot):")
-        for (target, why), rows in _grouped(result.unmet).items():
-            periods = [r["interval"] for r in rows if r["interval"] is not None]
-            when = f" in {len(periods)} period(s), first at {fmt_s(min(periods))} from the start" if periods else ""
-            say.print(f"  {target}{when}: {why}")
+        for line in unmet:
+            say.print(f"  {line}")
         sys.exit(1)
+
+
+def _unmet_lines(rows: list[dict]) -> dict[tuple[str, str], str]:
+    """(target, why) -> when it fails: ' in 3 period(s), first at 1d 2h from the start'."""
+    out = {}
+    for key, group in _grouped(rows).items():
+        periods = [r["interval"] for r in group if r["interval"] is not None]
+        out[key] = f" in {len(periods)} period(s), first at {fmt_s(min(periods))} from the start" if periods else ""
+    return out
 
 
 def _grouped(rows: list[dict]) -> dict[tuple[str, str], list[dict]]:

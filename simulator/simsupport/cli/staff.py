@@ -8,8 +8,11 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from ..config.derived import display_zone
 from ..experiment.replications import default_workers
 from ..experiment.sweep import make_executor
+from ..outputs.html_pages import write_report
+from ..outputs.html_staffing import staff_page
 from ..outputs.staffing import write_staffing
 from ..staffing.recommend import (
     Achieved,
@@ -20,6 +23,7 @@ from ..staffing.recommend import (
 )
 from ..units import format_duration
 from .console import console, interrupted, own_folder, pct
+from .report_options import command_line, report_options
 
 
 @click.command()
@@ -32,9 +36,10 @@ from .console import console, interrupted, own_folder, pct
 @click.option("--swap-budget", type=click.IntRange(0),
               help="Swaps (one agent from one decision to another) to try after the drops settle [4 per decision, at least 24]; 0: none.")  # fmt: skip
 @click.option("--no-plots", is_flag=True, help="Skip the plot.")
+@report_options
 def staff(
     scenario: Path, out: Path | None, workers: int | None, scheduler: str | None, replications: int | None,
-    horizon: str | None, swap_budget: int | None, no_plots: bool,
+    horizon: str | None, swap_budget: int | None, no_plots: bool, tz: str | None, no_report: bool, xlsx: bool,
 ) -> None:  # fmt: skip
     """Recommend the cheapest headcount per pool and shift that meets every staffing target with 95% confidence.
 
@@ -61,7 +66,23 @@ def staff(
     finally:
         executor.close()
     result = rec.result
-    written = write_staffing(s, scenario, plan.variables, plan.needs, result, out, plots=not no_plots, settings=plan.settings)
+    written = write_staffing(s, scenario, plan.variables, plan.needs, result, out, plots=not no_plots, settings=plan.settings,
+                             tz=display_zone(s, tz))
+    short = rec.shortfall
+    warnings = []
+    if short is not None:
+        warnings.append(f"no staffing the search found meets every target: {why_infeasible(short)}")
+    straddle = (f"with one agent fewer on {', '.join(result.straddle)} the 95% intervals straddle the targets "
+                "(not surely met, not surely missed); more replications (-r) may show that one fewer is enough")  # fmt: skip
+    if result.straddle:
+        warnings.append(straddle)
+    if plan.kept:
+        warnings.append(f"kept as they are: {', '.join(plan.kept)} (never on duty in the simulated window; "
+                        "lengthen --horizon to staff them)")  # fmt: skip
+    if not no_report or xlsx:
+        page = staff_page(rec, command=command_line(), zone=display_zone(s, tz), written=written, plots=not no_plots,
+                          warnings=warnings)  # fmt: skip
+        written += write_report(page, out, html_name=None if no_report else "report.html", xlsx=xlsx)
     written.append(folder.finish(written))
     print_staffing(rec)
     say.print(
@@ -75,11 +96,7 @@ def staff(
             f"{sw['cost_after']:,.0f} (saved {sw['saved']:,.0f}), {sw['evaluations']} evaluations, {sw['wall_s']:,.1f} s"
         )
     if result.straddle:
-        say.print(
-            f"note: with one agent fewer on {', '.join(result.straddle)} the 95% intervals straddle the targets "
-            "(not surely met, not surely missed); more replications (-r) may show that one fewer is enough"
-        )
-    short = rec.shortfall
+        say.print(f"note: {straddle}")
     if short is not None:
         say.print(f"[red]no staffing the search found meets every target[/]: {why_infeasible(short)}")
         raise SystemExit(1)

@@ -11,14 +11,18 @@ from typing import Any
 import click
 from pydantic import ValidationError
 
+from ..config.derived import display_zone
 from ..errors import ScenarioError
 from ..experiment import sweep as sweeps
+from ..experiment.guard import MAX_TICKETS, check_work
 from ..experiment.replications import default_workers
 from ..experiment.spec import Precision, load_experiment
 from ..experiment.sweep import Store, run_sweep
-from ..experiment.guard import MAX_TICKETS, check_work
+from ..outputs.html_pages import write_report
+from ..outputs.html_sweep import sweep_page
 from ..outputs.sweep_tables import draw, metric_names, write_sweep
 from .console import ProgressBar, console, interrupted, own_folder
+from .report_options import command_line, report_options
 from .sweep_console import print_sweep
 
 
@@ -37,6 +41,7 @@ from .sweep_console import print_sweep
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
 @click.option("--max-tickets", type=click.FloatRange(min=1), default=MAX_TICKETS, show_default=True,
               help="Refuse sweeps expected to simulate more contacts than this in all.")
+@report_options
 def sweep(
     experiment: Path,
     out: Path | None,
@@ -47,6 +52,9 @@ def sweep(
     max_replications: int | None,
     no_plots: bool,
     max_tickets: float,
+    tz: str | None,
+    no_report: bool,
+    xlsx: bool,
 ) -> None:
     """Run an experiment: every point's replications, resumable, on cores or a Dask cluster."""
     exp = load_experiment(experiment)
@@ -79,6 +87,10 @@ def sweep(
                     file=str(experiment), field="precision.metrics",
                 )
     written = write_sweep(exp, result, out, plots=not no_plots)
+    if (not no_report or xlsx) and exp.points:
+        zone = display_zone(exp.points[0].scenario, tz)
+        page = sweep_page(exp, result, command=command_line(), zone=zone, written=written, plots=not no_plots)
+        written += write_report(page, out, html_name=None if no_report else "report.html", xlsx=xlsx)
     written.append(folder.finish(written))
     print_sweep(exp, result)
     say = console()
