@@ -653,6 +653,8 @@ def test_cli_exits_1_and_names_the_failed_point(tmp_path: Path, monkeypatch: pyt
         ("pools.agents.agents=19, policy=short", 2), ("pools.agents.agents=19, policy=long", 2)
     ]
     assert len(pd.read_parquet(out / "replications.parquet")) == 10
+    assert not (out / "points.csv").exists() and not (out / "manifest.json").exists()  # nothing from partial data
+    assert "not written from partial data" in text
 
 
 # -- 7. precision -------------------------------------------------------------------------------------

@@ -87,24 +87,25 @@ def sweep(
                     file=str(experiment), field="precision.metrics",
                 )
     written = write_sweep(exp, result, out, plots=not no_plots)
+    say = console()
+    if result.failures:  # no table, curve or report from partial data, and no manifest: not a finished set
+        for p, k, err in result.failures:
+            say.print(f"[red]failed[/] {p.label}, replication {k}: {err}")
+        say.print(f"{len(result.failures)} task(s) failed (details in {out}/runs/*/error-*.json); points, comparisons, "
+                  "curves and the report are not written from partial data; rerun to retry them")
+        raise SystemExit(1)
     if (not no_report or xlsx) and exp.points:
         zone = display_zone(exp.points[0].scenario, tz)
         page = sweep_page(exp, result, command=command_line(), zone=zone, written=written, plots=not no_plots)
         written += write_report(page, out, html_name=None if no_report else "report.html", xlsx=xlsx)
     written.append(folder.finish(written))
     print_sweep(exp, result)
-    say = console()
     say.print(
         f"{exp.spec.name}: {len(exp.points)} points, {result.ran} replications run, {result.reused} reused "
         f"from {out}/runs, {result.wall_s:,.1f} s; wrote " + ", ".join(p.name for p in written)
     )
     for p, m, half in result.unmet:
         say.print(f"[yellow]precision not reached[/] at {p.label}: {m} ±{half:.4g} after the maximum replications")
-    if result.failures:
-        for p, k, err in result.failures:
-            say.print(f"[red]failed[/] {p.label}, replication {k}: {err}")
-        say.print(f"{len(result.failures)} task(s) failed (details in {out}/runs/*/error-*.json); rerun to retry them")
-        raise SystemExit(1)
 
 
 def _precision(prec: Precision | None, precision: str | None, max_replications: int | None, experiment: Path) -> Precision | None:

@@ -170,7 +170,6 @@ def _initial(s: Scenario) -> Iterator[Problem]:
 def _servable_by_tier(s: Scenario) -> Iterator[Problem]:
     """Every ticket can be served where it enters and at every tier it may escalate to."""
     entry = entry_tier(s)
-    esc = s.escalation or {}
     staffed = [p for p in s.pools if has_agents(p)]
     for cname, cat, lang, vip in ticket_kinds(s):
         start = s.routing.direct.get(cat, entry)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .arrivals import QUARTER, CountGrid, MarketSteps, count_grid, day_window, fit_arrivals, market_steps, whole_days
+from .arrivals import QUARTER, ArrivalFit, CountGrid, MarketSteps, count_grid, day_window, fit_arrivals, market_steps, whole_days
 from .estimate import Z95, Estimate
 from .history import TicketHistory, VolumeHistory
 from .market import ElasticityChoice, MixFit, choose_elasticity, fit_mix, log2_ratio_at

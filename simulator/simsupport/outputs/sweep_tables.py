@@ -138,9 +138,15 @@ def manifest(exp: Experiment, run: SweepRun) -> dict[str, Any]:
 
 
 def write_sweep(exp: Experiment, run: SweepRun, out: Path, *, plots: bool = True) -> list[Path]:
+    """experiment.json and the tables; with failed tasks only what finished (experiment.json
+    naming the failures, replications.*): no points, comparisons or curves from partial data."""
     reps = replication_frame(exp, run)
     written = [write_json(out / "experiment.json", manifest(exp, run))]
     if reps.empty:
+        return written
+    if run.failures:
+        written.append(write_table(out / "replications.parquet", reps))
+        written.append(write_table(out / "replications.csv", reps))
         return written
     points = point_frame(exp, reps)
     comps = comparison_frame(exp, reps)
