@@ -79,6 +79,11 @@ def _smallest(meets: Callable[[int], bool], load: float) -> int:
         while not meets(hi):
             lo, step = hi, 2 * step
             hi = lo + step
+    return _bisect(meets, lo, hi)
+
+
+def _bisect(meets: Callable[[int], bool], lo: int, hi: int) -> int:
+    """The smallest n in (lo, hi] that meets, given meets(hi) and not meets(lo) (monotone)."""
     while hi - lo > 1:
         mid = (lo + hi) // 2
         if meets(mid):
@@ -126,10 +131,4 @@ def min_agents_erlang_a(
     lo, hi = 1, max(2, math.ceil(lam * s))
     while not meets(hi):
         lo, hi = hi, 2 * hi
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if meets(mid):
-            hi = mid
-        else:
-            lo = mid
-    return hi
+    return _bisect(meets, lo, hi)
