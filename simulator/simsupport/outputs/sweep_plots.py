@@ -38,13 +38,16 @@ def _series(points: pd.DataFrame, info: Mapping[str, Any], metric: str) -> list[
     return [(f"{lines}={v}" if lines != "policy" else str(v), df[df[lines] == v].sort_values(x)) for v in order]
 
 
-def _band(ax: Any, frame: pd.DataFrame, x: str, color: str, label: str, scale: float = 1.0) -> None:
+def _band(ax: Any, frame: pd.DataFrame, x: str, color: str, label: str, scale: float = 1.0,
+          limits: tuple[float, float] = (-np.inf, np.inf)) -> None:
+    """Mean and 95% band; the band kept inside what the metric can be (a wait is never below 0,
+    a share never above 100%), which a wide interval from few replications would cross."""
     xs = frame[x].to_numpy(dtype=float)
     if len(xs) and np.all(np.mod(xs, 1) == 0):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     mean = frame["mean"].to_numpy(dtype=float) * scale
     half = np.nan_to_num(frame["ci95"].to_numpy(dtype=float)) * scale
-    ax.fill_between(xs, mean - half, mean + half, color=color, alpha=0.2, lw=0)
+    ax.fill_between(xs, np.clip(mean - half, *limits), np.clip(mean + half, *limits), color=color, alpha=0.2, lw=0)
     ax.plot(xs, mean, color=color, lw=1.6, marker="o", ms=3.5, label=label or None)
 
 
@@ -61,7 +64,7 @@ def waiting_curves(points: pd.DataFrame, info: Mapping[str, Any], path: Path) ->
         for j, (metric, what) in enumerate((("asa_s", "mean wait (ASA)"), ("wait_p90_s", "90th percentile wait"))):
             ax = axes[i, j]
             for c, (label, frame) in enumerate(_series(points, info, f"by_channel.{ch}.{metric}")):
-                _band(ax, frame, info["x"], COLORS[c % len(COLORS)], label)
+                _band(ax, frame, info["x"], COLORS[c % len(COLORS)], label, limits=(0.0, np.inf))
             _duration_axis(ax, "y")
             ax.set_ylim(bottom=0)
             ax.set_title(f"{ch}: {what}", loc="left", fontsize=10)
@@ -84,7 +87,7 @@ def breach_curves(points: pd.DataFrame, info: Mapping[str, Any], path: Path) -> 
     for i, ch in enumerate(chans):
         ax = axes[i]
         for c, (label, frame) in enumerate(_series(points, info, f"by_channel.{ch}.sla_breach_rate")):
-            _band(ax, frame, info["x"], COLORS[c % len(COLORS)], label)
+            _band(ax, frame, info["x"], COLORS[c % len(COLORS)], label, limits=(0.0, 1.0))
         target = info.get("targets", {}).get(ch)
         if target is not None:
             ax.axhline(1 - target, color="0.3", ls=":", lw=1, label="allowed by the target")
