@@ -221,11 +221,14 @@ def fit_arrivals(grid: CountGrid, market: MarketSteps | None = None, min_day_sha
         if not use.all():
             warnings.append(f"{int((~use).sum())} intervals without prices behind them left out")
     dropped: list[str] = []
-    for _ in range(2):
-        fit = _fit_once(grid, market, use)
-        if fit is None:
+    res = None
+    for round_ in range(3):  # at most two rounds of leaving days out, each followed by a refit
+        res = _solve(grid, market, use)
+        if res is None or round_ == 2:
             break
-        b_mu, day_exp, day_obs = fit
+        mu_all, ndays = res[0], len(grid.days)
+        day_exp = np.bincount(grid.day[use], weights=mu_all[use], minlength=ndays)
+        day_obs = np.bincount(grid.day[use], weights=grid.counts[use], minlength=ndays)
         low = (day_exp > 20) & (day_obs < min_day_share * day_exp)
         if not low.any():
             break
@@ -243,18 +246,9 @@ def fit_arrivals(grid: CountGrid, market: MarketSteps | None = None, min_day_sha
     if dropped:
         warnings.append("days left out as outages or partial days: " + ", ".join(dropped[:8])
                         + (f" and {len(dropped) - 8} more" if len(dropped) > 8 else ""))
-    return _final(grid, market, use, warnings)
-
-
-def _fit_once(grid: CountGrid, market: MarketSteps | None, use: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    res = _solve(grid, market, use)
     if res is None:
-        return None
-    mu_all = res[0]
-    ndays = len(grid.days)
-    day_exp = np.bincount(grid.day[use], weights=mu_all[use], minlength=ndays)
-    day_obs = np.bincount(grid.day[use], weights=grid.counts[use], minlength=ndays)
-    return mu_all, day_exp, day_obs
+        raise ValueError("no contacts in the window")
+    return _final(grid, market, use, res, warnings)
 
 
 def _solve(grid: CountGrid, market: MarketSteps | None, use: np.ndarray):
@@ -284,10 +278,8 @@ def _solve(grid: CountGrid, market: MarketSteps | None, use: np.ndarray):
     return mu_all, b, e, k, cov, phi, X, y, rows, slot_cols, day_cols, slots_on, days_on, ref_slot, ref_day
 
 
-def _final(grid: CountGrid, market: MarketSteps | None, use: np.ndarray, warnings: list[str]) -> ArrivalFit:
-    res = _solve(grid, market, use)
-    if res is None:
-        raise ValueError("no contacts in the window")
+def _final(grid: CountGrid, market: MarketSteps | None, use: np.ndarray, res: tuple, warnings: list[str]) -> ArrivalFit:
+    """The estimates as the scenario states them, from the last fit (`res`, of `use`)."""
     mu_all, b, e, k, cov, phi, X, y, rows, slot_cols, day_cols, slots_on, days_on, ref_slot, ref_day = res
     with_e = market is not None
     slots = grid.slots

@@ -48,7 +48,7 @@ class Estimate:
 
     def comment(self, fmt: str = "{:.4g}", unit: str = "") -> str:
         """'95% CI 0.31-0.35, n=1234 tickets' for the YAML and the estimates table."""
-        if math.isfinite(self.lo) and math.isfinite(self.hi):
+        if self.covers:
             ci = f"95% CI {fmt.format(self.lo)}{unit}-{fmt.format(self.hi)}{unit}"
         else:
             ci = "95% CI n/a"

@@ -86,7 +86,7 @@ def _slice(frame: pd.DataFrame, column: str, since: pd.Timestamp | None, until: 
 
 
 def _epoch(s: pd.Series) -> np.ndarray:
-    return s.dt.as_unit("s").astype("int64").to_numpy() if hasattr(s.dt, "as_unit") else s.astype("int64").to_numpy() // 10**9
+    return s.dt.as_unit("s").astype("int64").to_numpy()
 
 
 def _market(grid: CountGrid, prices: Prices | None) -> MarketSteps | None:
@@ -105,6 +105,26 @@ def _finish_arrivals(res: FitResult) -> None:
         res.warnings.extend(f"{name}: {w}" for w in f.warnings)
 
 
+def first_contacts(log: pd.DataFrame) -> pd.DataFrame:
+    """The log without retries (the scenario's own retry process makes those)."""
+    return log.loc[~log["retry"].to_numpy(dtype=bool)] if "retry" in log.columns else log
+
+
+def _channel_grids(stamps: pd.Series, epoch: np.ndarray, channel: np.ndarray, weights: np.ndarray | None,
+                   tz: str | dict[str, str], width: int) -> dict[str, CountGrid]:
+    """Counts (or summed weights) per channel over whole local days of its own clock (`tz` a
+    zone, or channel -> zone with "*" for the rest; a channel without a zone is left out)."""
+    grids = {}
+    for name in sorted(pd.unique(channel)):
+        zone = tz if isinstance(tz, str) else tz.get(name, tz.get("*"))
+        if zone is None:
+            continue
+        lo, hi = day_window(stamps.min(), stamps.max(), zone)
+        sel = channel == name
+        grids[name] = count_grid(epoch[sel], None if weights is None else weights[sel], lo, hi, zone, width)
+    return grids
+
+
 def ticket_grids(h: TicketHistory, tz: str | dict[str, str], since: pd.Timestamp | None = None,
                  until: pd.Timestamp | None = None) -> tuple[pd.DataFrame, dict[str, CountGrid]]:
     """First contacts (retries are the scenario's own retry process) per channel and quarter
@@ -112,17 +132,11 @@ def ticket_grids(h: TicketHistory, tz: str | dict[str, str], since: pd.Timestamp
     log = _slice(h.frame, "created_at", since, until)
     if log.empty:
         raise ValueError("no contacts in the window")
-    first = log.loc[~log["retry"].to_numpy(dtype=bool)] if "retry" in log.columns else log
+    first = first_contacts(log)
     epoch = _epoch(first["created_at"])
-    channel = first["channel"].to_numpy()
-    grids = {}
-    for name in sorted(pd.unique(channel)):
-        zone = tz if isinstance(tz, str) else tz.get(name, tz.get("*"))
-        if zone is None:
-            continue
-        lo, hi = day_window(first["created_at"].min(), first["created_at"].max(), zone)
-        g = count_grid(epoch[channel == name], None, lo, hi, zone, QUARTER)
-        grids[name] = whole_days(g, float(epoch.min()), float(epoch.max()))
+    grids = _channel_grids(first["created_at"], epoch, first["channel"].to_numpy(), None, tz, QUARTER)
+    # an export cut mid-day in a channel's clock would read as a quiet day: whole days only
+    grids = {name: whole_days(g, float(epoch.min()), float(epoch.max())) for name, g in grids.items()}
     return log, grids
 
 
@@ -134,17 +148,8 @@ def volume_grids(h: VolumeHistory, tz: str | dict[str, str], since: pd.Timestamp
     if rep.empty:
         raise ValueError("no intervals in the window")
     width = QUARTER if QUARTER % h.interval_s == 0 else int(h.interval_s)
-    epoch = _epoch(rep["interval_start"])
-    channel = rep["channel"].to_numpy()
-    offered = rep["offered"].to_numpy(dtype=float)
-    grids = {}
-    for name in sorted(pd.unique(channel)):
-        zone = tz if isinstance(tz, str) else tz.get(name, tz.get("*"))
-        if zone is None:
-            continue
-        lo, hi = day_window(rep["interval_start"].min(), rep["interval_start"].max(), zone)
-        sel = channel == name
-        grids[name] = count_grid(epoch[sel], offered[sel], lo, hi, zone, width)
+    grids = _channel_grids(rep["interval_start"], _epoch(rep["interval_start"]), rep["channel"].to_numpy(),
+                           rep["offered"].to_numpy(dtype=float), tz, width)
     return rep, grids
 
 
@@ -176,15 +181,14 @@ def learn_tickets(h: TicketHistory, prices: Prices | None = None, timezone: str 
     tz = zone_of(h.offsets, timezone or h.timezone, warnings)
     log, grids = ticket_grids(h, {**(zones or {}), "*": tz}, since, until)
     fits = {name: fit_arrivals(g, _market(g, prices)) for name, g in grids.items()}
-    first = log.loc[~log["retry"].to_numpy(dtype=bool)] if "retry" in log.columns else log
-    epoch = _epoch(first["created_at"])
+    first = first_contacts(log)
     lo = min(g.window[0] for g in grids.values())
     hi = max(g.window[1] for g in grids.values())
     res = FitResult(h.path, "tickets", tz, (lo, hi), grids, fits, prices, warnings=warnings,
                     zones={c: g.tz for c, g in grids.items()})
     _finish_arrivals(res)
     if prices is not None and "category" in log.columns:
-        x = log2_ratio_at(epoch, prices.epoch, prices.price, prices.step, prices.window)
+        x = log2_ratio_at(_epoch(first["created_at"]), prices.epoch, prices.price, prices.step, prices.window)
         res.mix = fit_mix(first["category"].to_numpy(dtype=object), x)
     if "category" in log.columns:
         res.categories = category_shares(log)
