@@ -964,6 +964,6 @@ def test_interval_table_has_market_columns() -> None:
 def test_no_market_no_volatile_scope_and_nan_market_columns() -> None:
     r = simulate(scenario(None, horizon="2h", interval="30min"), 0)
     assert "volatile" not in summarize(r)
-    assert all(math.isnan(x) for x in r.intervals["price"] + r.intervals["volatility"])
-    assert r.intervals["arrival_multiplier"] == [1.0] * len(r.intervals["start_s"])
+    assert all(math.isnan(x) for x in [*r.intervals["price"], *r.intervals["volatility"]])
+    assert list(r.intervals["arrival_multiplier"]) == [1.0] * len(r.intervals["start_s"])
     assert not any(r.class_volatile)

@@ -40,13 +40,14 @@ from ..config.schema import Scenario
 from ..plan.desk import DeskPlan, build_plan
 from ..rng import Streams
 from ..stats.collector import Collector
+from ..stats.histogram import HOUR
 from ..stats.result import ReplicationResult
 from ..stats.targets import target_rows
 from . import duty, report
 from .agents import Agent
 from .journey import JourneyPlugin
 from .market import MarketPlugin
-from .routing import agent_chooser, enqueue, next_ticket
+from .routing import agent_chooser, compact, enqueue, next_ticket
 from .sampling import uniform_sampler
 from .state import DeskState, TicketLog
 from .surge import start_surge
@@ -112,9 +113,10 @@ class Engine:
                               targets=target_rows(plan, self.classes))  # fmt: skip
         self.answered = self.sink.answered  # bound once: the hot path's one fact per ticket
         self.a_buf, self.a_full = self.sink.a_buf, self.sink.a_full  # what _start does inline
+        self.promise = self.sink.hours.p_buf.append  # one fact owed per counted arrival (stats.hours)
         if plan.journey:
             self.journey = JourneyPlugin(self)
-        self.snapshots: list[tuple[float, list[float], list[float], list[float], list[int]]] = []
+        self.snapshots = report.Snapshots(self.sink.n_intervals + 2, len(self.channels), len(self.pools))
         self.surge_logs: list[Any] = []
         self.extend_logs: list[Any] = []
         self.extend: Any = None  # hook(pool, now) -> seconds a shift ending now stays on (surge)
@@ -156,6 +158,7 @@ class Engine:
         ch = cls.channel
         if t.counted:
             self.arrivals_counted += 1
+            self.promise(t.arrival)
         if ch.lines is not None and ch.waiting + ch.in_service >= ch.lines:
             self.block(t)
             return
@@ -353,6 +356,18 @@ class Engine:
             if not self.stop.triggered:
                 self.stop.succeed()
 
+    def _hourly(self) -> Any:
+        """On the hour, the queues drop the tickets that left them (routing.compact) and the
+        statistics let go of the hours that can no longer change: memory flat in the horizon."""
+        env = self.env
+        queues = list({id(q): q for c in (*self.classes, *self.state.stage_classes)
+                       for q in (c.queue, *(r.queue for r in c.routes))}.values())  # fmt: skip
+        sizes = [0] * len(queues)
+        while not self.stop.triggered:
+            yield env.timeout((math.floor(env.now / HOUR) + 1) * HOUR - env.now)
+            compact(queues, sizes)
+            self.sink.settle(env.now)
+
     def settled(self) -> bool:
         """Has every counted ticket (journey) left the system? Then the run may stop at the horizon."""
         return self.journey.open == 0 if self.journey is not None else self.counted_waiting == 0
@@ -367,6 +382,7 @@ class Engine:
                 self.schedule(ch, NORMAL, first)
         duty.start_shifts(self)
         env.process(self._clock())
+        env.process(self._hourly())
         self.surge_logs = start_surge(self)
         if self.journey is not None:
             self.journey.start_state()

@@ -41,8 +41,9 @@ class Host(Protocol):
     # where facts go
     sink: Collector
     answered: Callable[[Ticket, float, int, float], None]
+    promise: Callable[[float], None]  # a counted arrival's time: its fact will come (stats.hours)
     log: TicketLog | None
-    snapshots: list[Any]
+    snapshots: Any  # engine.report.Snapshots
     # run-time counts
     next_id: int
     retries: int

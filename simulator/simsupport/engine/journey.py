@@ -191,6 +191,8 @@ class JourneyPlugin:
         jt.j = j
         if jt.counted:
             self.counted(cls.channel.index)
+            if cls.bot is not None and cls.channel.jr.clock_arrival and not plan.deflect:
+                self.e.promise(jt.arrival)  # the visit will carry this arrival time
         if cls.bot is not None:
             j.visit = jt
             j.callbacks = self.bot_cb
@@ -229,6 +231,8 @@ class JourneyPlugin:
         if t.entry:
             if t.counted:
                 e.arrivals_counted += 1
+                if not (jr.clock_arrival and cls.bot is not None):  # (else promised on entering)
+                    e.promise(t.arrival)
             if ch.lines is not None and ch.waiting + ch.in_service >= ch.lines:
                 e.block(t)
                 self.end(t.j, END_BLOCKED)

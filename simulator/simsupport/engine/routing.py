@@ -63,6 +63,21 @@ def enqueue(t: Ticket, q: deque[Ticket], qid: int, listeners: list[list[dict[int
     q.append(t)
 
 
+def compact(queues: list[deque[Ticket]], sizes: list[int]) -> None:
+    """Drop what lazy deletion left behind where no agent looks: a class served only through a
+    route (no pool at its rank), a route whose tickets were taken from their class queue. Such
+    a queue would keep every ticket that passed through it, memory growing with the horizon.
+    A queue is filtered (order kept) when it is twice as long as after its last filtering, so
+    a ticket costs O(1) however long the backlog."""
+    for i, q in enumerate(queues):
+        if len(q) > 2 * sizes[i] + 64:
+            for _ in range(len(q)):
+                t = q.popleft()
+                if t.state == WAITING:
+                    q.append(t)
+            sizes[i] = len(q)
+
+
 def longest_idle(pools: Sequence[PoolState]) -> Agent | None:
     """The agent idle longest across the pools (each pool's idle FIFO has it at the head)."""
     if len(pools) == 1:

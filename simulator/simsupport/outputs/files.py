@@ -25,6 +25,7 @@ from ..errors import SimsupportError
 from .tables import FLOAT, INT, LOCAL, STR, TIME, Columns, local, naive
 
 _DAY_US = 86_400_000_000
+_CSV_BLOCK = 8_192  # rows of text at a time (a few MB of str objects)
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
@@ -113,23 +114,37 @@ def write_columns(path: str | Path, cols: Columns) -> Path:
 def _columns_csv(path: Path, cols: Columns) -> None:
     """As DataFrame.to_csv(index=False): floats as repr (numpy's astype(str)), NaN empty,
     timestamps as str(Timestamp), naive ones as dates alone when every one is a midnight (as
-    pandas shortens them), the csv module's minimal quoting, os.linesep."""
-    text: list[list[str]] = []
+    pandas shortens them), the csv module's minimal quoting, os.linesep. Written in blocks of
+    rows, so that the text of a long table is never all in memory; a timestamp's text is made
+    once per distinct value."""
+    stamps: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for name, values in cols.data.items():
         kind = cols.types[name]
-        if kind == FLOAT:
-            text.append(["" if math.isnan(v) else repr(float(v)) for v in values])
-        elif kind == TIME:
-            text.append([str(local(us, cols.tz)) for us in values])
-        elif kind == LOCAL:
-            dates_only = all(us % _DAY_US == 0 for us in values)
-            text.append([str(naive(us).date()) if dates_only else str(naive(us)) for us in values])
-        else:
-            text.append([str(v) for v in values])
+        if kind in (TIME, LOCAL):
+            distinct, where = np.unique(np.asarray(values, dtype=np.int64), return_inverse=True)
+            if kind == TIME:
+                text = [str(local(us, cols.tz)) for us in distinct.tolist()]
+            else:
+                dates_only = bool(np.all(distinct % _DAY_US == 0))
+                text = [str(naive(us).date()) if dates_only else str(naive(us)) for us in distinct.tolist()]
+            stamps[name] = (np.array(text, dtype=object), where)
+    n = len(cols)
     with open(path, "w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh, lineterminator=os.linesep)
         w.writerow(list(cols.data))
-        w.writerows(zip(*text))
+        for a in range(0, n, _CSV_BLOCK):
+            b = min(a + _CSV_BLOCK, n)
+            block: list[list[str]] = []
+            for name, values in cols.data.items():
+                part = np.asarray(values)[a:b]
+                if name in stamps:
+                    text, where = stamps[name]
+                    block.append(text[where[a:b]].tolist())
+                elif cols.types[name] == FLOAT:
+                    block.append(["" if v != v else repr(v) for v in part.astype(float).tolist()])
+                else:
+                    block.append([str(v) for v in part.tolist()])
+            w.writerows(zip(*block))
 
 
 def _columns_parquet(path: Path, cols: Columns) -> None:
@@ -152,10 +167,11 @@ def _columns_parquet(path: Path, cols: Columns) -> None:
         kind = cols.types[name]
         typ, pandas_type, numpy_type, extra = arrow[kind]
         n = len(values)
-        if kind == STR:
-            data = [v.encode("utf-8") for v in values]
+        if kind == STR:  # each distinct string encoded once; rows refer to it (8 bytes a row)
+            encoded = {v: v.encode("utf-8") for v in dict.fromkeys(values)}
+            data = [encoded[v] for v in values]
             offsets = np.zeros(n + 1, dtype=np.int64)
-            np.cumsum([len(b) for b in data], out=offsets[1:])
+            np.cumsum(np.fromiter((len(b) for b in data), dtype=np.int64, count=n), out=offsets[1:])
             buffers = [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(data))]
             arrays.append(pa.Array.from_buffers(typ, n, buffers, null_count=0))
         elif kind == FLOAT:

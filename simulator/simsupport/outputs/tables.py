@@ -20,6 +20,8 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+import numpy as np
+
 from ..stats.result import ReplicationResult
 
 if TYPE_CHECKING:
@@ -42,11 +44,12 @@ ADDED = ("start", "local_time")  # columns the writer adds to the engine's
 
 @dataclass(frozen=True)
 class Columns:
-    """A table as equal-length columns of Python values, with a type tag per column; TIME
-    columns hold whole microseconds since the epoch (UTC), shown in `tz`; LOCAL columns hold
-    wall-clock microseconds since a naive 1970-01-01 (no zone: a local clock reading)."""
+    """A table as equal-length numpy columns, with a type tag per column (STR columns are
+    object arrays of str); TIME columns hold whole microseconds since the epoch (UTC), shown in
+    `tz`; LOCAL columns hold wall-clock microseconds since a naive 1970-01-01 (no zone: a local
+    clock reading)."""
 
-    data: dict[str, list[Any]]
+    data: dict[str, np.ndarray]
     types: dict[str, str]
     tz: tzinfo
 
@@ -54,24 +57,24 @@ class Columns:
         return len(next(iter(self.data.values()), []))
 
 
+_KINDS = {INT: "i", FLOAT: "f"}  # numpy dtype kinds the engine's columns must have
+
+
 def interval_columns(results: Sequence[ReplicationResult], start: datetime, tz: str | None = None) -> Columns | None:
     """The interval table as plain columns, or None when only pandas can build it exactly.
-    `local_time` is on the clock of `tz` (None: the start's own zone)."""
+    `local_time` is on the clock of `tz` (None: the start's own zone). Clock conversions are
+    done once per distinct interval start, not per row."""
     names = [n for n in INTERVAL_TYPES if n not in ADDED]
     if not results or any(list(r.intervals) != names for r in results):
         return None
-    data: dict[str, list[Any]] = {n: [] for n in INTERVAL_TYPES}
-    for r in results:
-        for n in names:
-            data[n].extend(r.intervals[n])
-    if not data["replication"]:
+    data: dict[str, np.ndarray] = {n: np.concatenate([np.asarray(r.intervals[n]) for r in results]) for n in names}
+    if not len(data["replication"]):
         return None
-    for n, kind in INTERVAL_TYPES.items():
-        if kind == INT and not all(type(v) is int for v in data[n]):
+    for n in names:
+        kind = INTERVAL_TYPES[n]
+        if kind in _KINDS and data[n].dtype.kind != _KINDS[kind]:
             return None
-        if kind == FLOAT and not all(isinstance(v, float) for v in data[n]):  # numpy float64 too
-            return None
-        if kind == STR and not all(type(v) is str for v in data[n]):
+        if kind == STR and not all(type(v) is str for v in data[n].tolist()):
             return None
     # pandas adds the seconds to the start as an instant (not on the wall clock); its text is
     # the same as Python's when every start is a whole second in a whole-minute offset
@@ -79,15 +82,20 @@ def interval_columns(results: Sequence[ReplicationResult], start: datetime, tz: 
     offset = start.utcoffset()
     if tz_of_start is None or offset is None or offset.seconds % 60 or offset.microseconds or start.microsecond:
         return None
-    if not all(float(s).is_integer() for s in data["start_s"]):
+    start_s = data["start_s"]
+    if not np.all(np.isfinite(start_s)) or not np.all(start_s == np.floor(start_s)):
         return None
     t0 = (start - _EPOCH) // timedelta(microseconds=1)
-    data["start"] = [t0 + int(s) * 1_000_000 for s in data["start_s"]]
-    if any((o := local(us, tz_of_start).utcoffset()) is None or o.seconds % 60 for us in data["start"]):
+    starts, where = np.unique(t0 + start_s.astype(np.int64) * 1_000_000, return_inverse=True)
+    if any((o := local(us, tz_of_start).utcoffset()) is None or o.seconds % 60 for us in starts.tolist()):
         return None  # a zone's seconds-long offset of old (local mean time)
     zone = ZoneInfo(tz) if tz else tz_of_start
-    data["local_time"] = [wall(us, zone) for us in data["start"]]
-    return Columns(data, dict(INTERVAL_TYPES), tz_of_start)
+    walls = np.array([wall(us, zone) for us in starts.tolist()], dtype=np.int64)
+    cols = {n: data[n] for n in names[:2]}
+    cols["start"] = starts[where]
+    cols["local_time"] = walls[where]
+    cols.update({n: data[n] for n in names[2:]})
+    return Columns(cols, dict(INTERVAL_TYPES), tz_of_start)
 
 
 def local(us: int, tz: tzinfo) -> datetime:

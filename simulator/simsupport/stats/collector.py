@@ -33,6 +33,7 @@ from .histogram import (
     ints,
     wait_bins,
 )
+from .hours import HourHistograms
 from .targets import TargetRows, TargetTally
 
 
@@ -78,7 +79,8 @@ class Collector:
         self.h0 = int(warmup // HOUR)
         self.n_hours = int(math.ceil(end / HOUR)) - self.h0
         self.hour_counters = np.zeros((self.n_hours * self.n_channels, len(COUNTERS)))
-        self.hour_hist = np.zeros((self.n_hours * self.n_channels, HOUR_BINS), dtype=np.int64)
+        # (the coarse wait histograms only while an hour may still be the worst: stats.hours)
+        self.hours = HourHistograms(self.n_channels, self.n_hours, self.h0, C["sl_num"], C["sl_den"], C["offered"])
         # Fact buffers: answered (class, arrival, wait, pool) and abandoned (class, arrival,
         # wait). Offered is not a fact of its own: every counted ticket ends answered,
         # abandoned, blocked or still waiting, so offered is their sum (`still_waiting` adds
@@ -164,33 +166,48 @@ class Collector:
             self._flush_abandoned()
 
     # -- folding buffers into counters -----------------------------------------------------
-    def _interval_index(self, cls: np.ndarray, arrival: np.ndarray) -> np.ndarray:
+    # Each flush adds its facts to the few hours and intervals they fall in: bincounts over
+    # the span the facts cover (a slice of the hour and interval arrays), not the whole
+    # horizon, so a flush costs its facts whatever the horizon (and flushing on the hour,
+    # for stats.hours, stays cheap).
+    def _interval_index(self, cls: np.ndarray, arrival: np.ndarray) -> tuple[np.ndarray, int, int]:
+        """(cell within the span, first interval, span): cells channel-major over the span."""
         k = np.clip((arrival / self.interval).astype(np.int64) - self.k0, 0, self.n_intervals - 1)
-        return self.class_channel[cls] * self.n_intervals + k
+        lo = int(k.min())
+        span = int(k.max()) - lo + 1
+        return self.class_channel[cls] * span + (k - lo), lo, span
 
     def _hours(self, cls: np.ndarray, arrival: np.ndarray) -> np.ndarray:
         h = np.clip((arrival // HOUR).astype(np.int64) - self.h0, 0, self.n_hours - 1)
         return h * self.n_channels + self.class_channel[cls]
 
+    @staticmethod
+    def _local(rows: np.ndarray, weights: np.ndarray | None) -> tuple[int, np.ndarray]:
+        lo = int(rows.min())
+        return lo, np.bincount(rows - lo, weights=weights)
+
     def _add(self, column: str, cls: np.ndarray, hours: np.ndarray, weights: np.ndarray | None = None) -> None:
         """Add to a counter column, by class and by hour and channel."""
-        j = C[column]
-        self.counters[:, j] += np.bincount(cls, weights=weights, minlength=self.n_classes)
-        self.hour_counters[:, j] += np.bincount(hours, weights=weights, minlength=len(self.hour_counters))
+        self._add_counts(column, self._counts(cls, hours, weights))
 
-    def _counts(self, cls: np.ndarray, hours: np.ndarray, weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def _counts(self, cls: np.ndarray, hours: np.ndarray, weights: np.ndarray | None = None) -> tuple[np.ndarray, tuple[int, np.ndarray]]:
         """Bincounts by class and by hour and channel, to add to one or more columns."""
-        return (np.bincount(cls, weights=weights, minlength=self.n_classes),
-                np.bincount(hours, weights=weights, minlength=len(self.hour_counters)))  # fmt: skip
+        return np.bincount(cls, weights=weights, minlength=self.n_classes), self._local(hours, weights)
 
-    def _add_counts(self, column: str, counts: tuple[np.ndarray, np.ndarray]) -> None:
+    def _add_counts(self, column: str, counts: tuple[np.ndarray, tuple[int, np.ndarray]]) -> None:
         j = C[column]
         self.counters[:, j] += counts[0]
-        self.hour_counters[:, j] += counts[1]
+        lo, part = counts[1]
+        self.hour_counters[lo : lo + len(part), j] += part
 
-    def _add_iv(self, column: str, cell: np.ndarray, weights: np.ndarray | None = None) -> None:
-        flat = self.iv[column].reshape(-1)
-        flat += np.bincount(cell, weights=weights, minlength=flat.size)
+    def _iv_counts(self, cells: tuple[np.ndarray, int, int], weights: np.ndarray | None = None) -> np.ndarray:
+        cell, _, span = cells
+        return np.bincount(cell, weights=weights, minlength=self.n_channels * span).reshape(self.n_channels, span)
+
+    def _add_iv(self, column: str, cells: tuple[np.ndarray, int, int], weights: np.ndarray | None = None,
+                counts: np.ndarray | None = None) -> None:  # fmt: skip
+        _, lo, span = cells
+        self.iv[column][:, lo : lo + span] += self._iv_counts(cells, weights) if counts is None else counts
 
     def _flush_answered(self) -> None:
         if not self.a_buf:
@@ -207,7 +224,7 @@ class Collector:
         # counts (answered, offered; sl_den where every class has an SLA) are bincounted once
         # and added to each column: whole numbers, the very sums of per-column bincounts
         counts = self._counts(cls, hours)
-        iv_counts = np.bincount(cell, minlength=self.iv["offered"].size)
+        iv_counts = self._iv_counts(cell)
         if self.all_sla:
             sla = counts
             iv_sla = iv_counts
@@ -215,7 +232,7 @@ class Collector:
             has_sla = (self.sl_code[cls] >= 0).astype(float)
             met &= has_sla > 0
             sla = self._counts(cls, hours, has_sla)
-            iv_sla = np.bincount(cell, weights=has_sla, minlength=iv_counts.size)
+            iv_sla = self._iv_counts(cell, has_sla)
         met_w = met.astype(float)
         self._add_counts("answered", counts)
         self._add_counts("offered", counts)
@@ -224,10 +241,10 @@ class Collector:
         self._add("sl_num", cls, hours, met_w)
         self._add_counts("sl_den", sla)
         for name in ("offered", "answered"):
-            self.iv[name].reshape(-1)[:] += iv_counts
+            self._add_iv(name, cell, counts=iv_counts)
         self._add_iv("wait_answered", cell, wait)
         self._add_iv("sl_num", cell, met_w)
-        self.iv["sl_den"].reshape(-1)[:] += iv_sla
+        self._add_iv("sl_den", cell, counts=iv_sla)
         if self.targets is not None:
             self.targets.add_answered(cls, arrival, wait, pool)
         bins = wait_bins(wait)
@@ -235,7 +252,7 @@ class Collector:
         np.add.at(self.hist.reshape(-1), cls * N_BINS + bins, 1)
         # coarse bins from the fine ones: floor(20x) = floor(floor(100x) / 5), no second log pass
         coarse = np.where(bins > 0, np.minimum((bins - 1) // FINE_PER_COARSE + 1, HOUR_BINS - 1), 0)
-        np.add.at(self.hour_hist.reshape(-1), hours * HOUR_BINS + coarse, 1)
+        self.hours.add(hours, coarse)
         self.pool_answered += np.bincount(pool, minlength=self.n_pools)
         self.pool_wait += np.bincount(pool, weights=wait, minlength=self.n_pools)
         np.add.at(self.pool_hist.reshape(-1), pool * N_BINS + bins, 1)
@@ -289,6 +306,14 @@ class Collector:
         if self.targets is not None:
             self.targets.add_blocked(cls, arrival)
         self.b_buf.clear()
+
+    def settle(self, now: float) -> None:
+        """Fold every buffer and let the hours that can no longer change go (stats.hours):
+        called on the hour, so that the buffers and the open hours stay small."""
+        self._flush_answered()
+        self._flush_abandoned()
+        self._flush_blocked()
+        self.hours.settle(now, self.hour_counters)
 
     def finish(self) -> None:
         """Fold whatever is still buffered (call once, when the run stops)."""

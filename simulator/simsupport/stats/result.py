@@ -39,7 +39,9 @@ class ReplicationResult:
     wall_time: float
     tickets_simulated: int
     hour_counters: np.ndarray | None = None  # [n_hours * n_channels, len(COUNTERS)], hour-major
-    hour_hist: np.ndarray | None = None  # [n_hours * n_channels, HOUR_BINS]
+    # hour row -> [n_channels, HOUR_BINS] for the hours that may be a scope's worst (stats.hours);
+    # an hour absent had no answered ticket
+    hour_hist: dict[int, np.ndarray] | None = None
     first_hour: int = 0  # clock hour (since simulation time 0) of hour row 0
     snapshots: dict[str, np.ndarray] | None = None  # t, queue area, busy and duty areas at interval edges
     tickets: dict[str, list[Any]] | None = None

@@ -163,12 +163,19 @@ def worst_hour(r: ReplicationResult) -> dict[str, dict[str, float]] | None:
         return None
     n_ch = len(r.channel_names)
     per_hour = r.hour_counters.reshape(-1, n_ch, len(COUNTERS))
-    hist = r.hour_hist.reshape(-1, n_ch, HOUR_BINS)
+    kept = r.hour_hist
+
+    def hist(h: int) -> np.ndarray:
+        """Hour row h's histograms: held for every hour that can be a worst one (stats.hours);
+        an hour without them had no answered ticket."""
+        block = kept.get(h)
+        return block if block is not None else np.zeros((n_ch, HOUR_BINS), dtype=np.int64)
+
     num, den = per_hour[:, :, C["sl_num"]], per_hour[:, :, C["sl_den"]]
     h = _lowest(num.sum(axis=1), den.sum(axis=1))
     if h is None:
         return None
-    out = {"all": metrics_from(per_hour[h].sum(axis=0), hist[h].sum(axis=0), HOUR_PER_E)}
+    out = {"all": metrics_from(per_hour[h].sum(axis=0), hist(h).sum(axis=0), HOUR_PER_E)}
     window = _snapshot_hour(r, (r.first_hour + h) * HOUR)
     if window is not None:
         span, busy, duty, queue = window
@@ -179,7 +186,7 @@ def worst_hour(r: ReplicationResult) -> dict[str, dict[str, float]] | None:
         hc = _lowest(num[:, ci], den[:, ci])
         if hc is None:
             continue
-        block = metrics_from(per_hour[hc, ci], hist[hc, ci], HOUR_PER_E)
+        block = metrics_from(per_hour[hc, ci], hist(hc)[ci], HOUR_PER_E)
         window = _snapshot_hour(r, (r.first_hour + hc) * HOUR)
         if window is not None:
             span, busy, duty, queue = window

@@ -232,19 +232,25 @@ class TargetTally:
 
     # -- folding -------------------------------------------------------------------------------
     def _add(self, j: np.ndarray, arrival: np.ndarray, columns: dict[str, np.ndarray | None]) -> None:
+        if not len(j):
+            return
         h = np.clip((arrival // HOUR).astype(np.int64) - self.h0, 0, self.n_hours - 1)
         k = np.clip((arrival / self.interval).astype(np.int64) - self.k0, 0, self.n_intervals - 1)
-        hc = j * self.n_hours + h
-        kc = j * self.n_intervals + k
-        nh, nk = self.hours.shape[1], self.ivs.shape[1]
+        # bincounts over the hours and intervals the facts span, not the whole horizon
+        n = len(self.rows.targets)
+        h_lo, k_lo = int(h.min()), int(k.min())
+        h_span, k_span = int(h.max()) - h_lo + 1, int(k.max()) - k_lo + 1
+        hc = j * h_span + (h - h_lo)
+        kc = j * k_span + (k - k_lo)
         done: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # columns with the same weights share bincounts
         for name, w in columns.items():
             c = K[name]
             sums = done.get(id(w))
             if sums is None:
-                sums = done[id(w)] = (np.bincount(hc, weights=w, minlength=nh), np.bincount(kc, weights=w, minlength=nk))
-            self.hours[c] += sums[0]
-            self.ivs[c] += sums[1]
+                sums = done[id(w)] = (np.bincount(hc, weights=w, minlength=n * h_span).reshape(n, h_span),
+                                      np.bincount(kc, weights=w, minlength=n * k_span).reshape(n, k_span))  # fmt: skip
+            self.hours[c].reshape(n, self.n_hours)[:, h_lo : h_lo + h_span] += sums[0]
+            self.ivs[c].reshape(n, self.n_intervals)[:, k_lo : k_lo + k_span] += sums[1]
 
     def _answered(self, j: np.ndarray, arrival: np.ndarray, wait: np.ndarray) -> None:
         within = (wait <= self.rows.thresholds[j]).astype(float)
