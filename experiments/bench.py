@@ -9,7 +9,10 @@
     and the journey model: the same M/M/50 with `experience: {}` (which switches it on) and
     the bundled exchange-journey scenario;
 (c) peak memory (max RSS of a fresh process) for 1-day and 7-day horizons of the baseline,
-    with and without --tickets.
+    with and without --tickets;
+(d) with --horizons 1d,365d,3650d: peak memory and time of the whole `simsupport run` process
+    (one replication of the baseline, tables written, no plots or report) for long horizons:
+    memory should grow only with the interval rows written (a 10-year run takes ~15 minutes).
 Each speed figure is the best of a few repeats, since a shared machine only ever slows a run.
 """
 
@@ -110,11 +113,43 @@ def peak_memory(horizon: str, tickets: bool, scenario: str = "exchange-baseline"
     return float(out[0])
 
 
+def run_process_memory(horizon: str, scenario: str = "exchange-baseline") -> tuple[float, float, int]:
+    """(peak RSS in MiB, seconds, interval rows) of `simsupport run` as a whole process."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        code = textwrap.dedent(
+            f"""
+            import sys, time
+            from simsupport.cli import main
+            t = time.perf_counter()
+            try:
+                main(["run", {str(ROOT / 'scenarios' / (scenario + '.yaml'))!r}, "-r", "1", "-w", "1", "--horizon",
+                      {horizon!r}, "--no-plots", "--no-report", "--out", {tmp + '/out'!r}])
+            except SystemExit as e:
+                assert not e.code, e.code
+            peak = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM"))
+            print(peak / 1024, time.perf_counter() - t, file=sys.stderr)
+            """
+        )
+        err = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stderr
+        mib, secs = (float(x) for x in err.strip().splitlines()[-1].split())
+        rows = sum(1 for _ in open(Path(tmp) / "out" / "intervals.csv")) - 1
+    return mib, secs, rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="shorter runs (noisier figures)")
     ap.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    ap.add_argument("--horizons", help="only (d): comma-separated horizons, e.g. 1d,365d,3650d")
     args = ap.parse_args()
+    if args.horizons:
+        print("(d) whole `simsupport run` process, exchange-baseline, one replication, no plots")
+        for horizon in args.horizons.split(","):
+            mib, secs, rows = run_process_memory(horizon)
+            print(f"    horizon {horizon:>6}: {mib:8.1f} MiB peak, {secs:7.1f} s, {rows:,} interval rows")
+        return
     hours = 40 if args.quick else 150
     repeats = 2 if args.quick else 3
     figures: dict[str, float] = {}

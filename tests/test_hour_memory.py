@@ -115,7 +115,7 @@ def test_settling_rules() -> None:
     fact(2, 0, True)
     fact(2, 1, False)
     hh.settle(3 * 3600.0, counters)
-    assert hh.pending == [1]
+    assert hh.pending.tolist() == [1]
     assert 1 in hh.live
     # hour 0 (level 1.0) was the desk's worst until hour 2 (0.5): hour 0 let go unless a
     # channel still holds it (channel 0's best is hour 0, tie with hour 2 at 1.0: the earlier)
@@ -124,7 +124,7 @@ def test_settling_rules() -> None:
     assert set(hh.kept) == {0, 2}
     fact(1, 1, False)
     hh.settle(3 * 3600.0, counters)
-    assert hh.pending == [] and hh.best[0] == (0.0, 1) and hh.best[1] == (0.0, 1)
+    assert not len(hh.pending) and hh.best[0] == (0.0, 1) and hh.best[1] == (0.0, 1)
     assert set(hh.kept) == {1} and hh.dropped[0] and hh.dropped[2]
     # a fact for an hour let go is counted as lost, never added to a wrong histogram
     hh.add(np.array([0]), np.array([1]))
@@ -144,3 +144,26 @@ def test_interval_table_is_numpy_columns() -> None:
     # the snapshots' edges bound every interval, and the table's sums are the counters'
     assert len(r.snapshots["t"]) == 96 + 1
     assert iv["offered"].sum() == pytest.approx(summarize(r)["overall"]["all"]["offered"])
+
+
+def _stale(e: Engine) -> int:
+    """Tickets no longer waiting that queues still hold (lazy deletion's leftovers)."""
+    from simsupport.engine.tickets import WAITING
+
+    queues = {id(q): q for c in e.classes for q in (c.queue, *(r.queue for r in c.routes))}
+    return sum(1 for q in queues.values() for t in q if t.state != WAITING)
+
+
+def test_queues_nobody_scans_do_not_keep_their_tickets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In the baseline, Vietnamese tickets wait in class queues no pool serves at their rank
+    (the English pool takes them through a route): before routing.compact every one of them
+    stayed in memory for the rest of the run. Now what queues hold besides waiting tickets is
+    bounded (a queue is filtered when it doubles), not growing with the horizon."""
+    path = ROOT / "scenarios" / "exchange-baseline.yaml"
+    kept = [_stale(_run(path, horizon=h)[0]) for h in ("2d", "8d")]
+    import simsupport.engine.desk as desk
+
+    monkeypatch.setattr(desk, "compact", lambda queues, sizes: None)
+    leaked = [_stale(_run(path, horizon=h)[0]) for h in ("2d", "8d")]
+    assert leaked[1] >= 2.5 * leaked[0] > 2_000  # what used to stay: a few hundred tickets a day
+    assert kept[1] <= 1.5 * kept[0] + 500 and kept[1] < leaked[1] / 5, (kept, leaked)

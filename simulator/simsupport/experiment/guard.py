@@ -14,7 +14,7 @@ from ..errors import SimsupportError
 
 MAX_TICKETS = 200_000_000  # about twenty minutes at 200k tickets a second per core
 BYTES_PER_TICKET = 400  # a ticket's record while it is in the desk, and its row with --tickets
-BYTES_PER_INTERVAL_ROW = 1_500  # a channel's interval row (17 values as Python objects, and its tallies)
+BYTES_PER_INTERVAL_ROW = 900  # a channel's interval row, its tallies and its share of the writers (measured)
 BYTES_PER_MARKET_STEP = 100  # per channel: multiplier, volatility, price, log ratio
 
 

@@ -37,7 +37,7 @@ class HourHistograms:
         self.promised = np.zeros(n_hours)
         self.p_buf: list[float] = []  # arrival times of promised facts, folded at `settle`
         self.passed = 0  # hour rows below this have ended (settled or pending)
-        self.pending: list[int] = []  # ended hours not settled yet
+        self.pending = np.zeros(0, dtype=np.int64)  # ended hours not settled yet
 
     def promise(self, arrival: float) -> None:
         self.p_buf.append(arrival)
@@ -68,19 +68,22 @@ class HourHistograms:
         if self.p_buf:
             arrivals = np.fromiter(self.p_buf, dtype=float, count=len(self.p_buf))
             rows = np.clip((arrivals // HOUR).astype(np.int64) - self.h0, 0, self.n_hours - 1)
-            self.promised += np.bincount(rows, minlength=self.n_hours)
+            lo = int(rows.min())
+            part = np.bincount(rows - lo)  # (the hours they span, not the horizon)
+            self.promised[lo : lo + len(part)] += part
             self.p_buf.clear()
         ended = min(int(now // HOUR) - self.h0, self.n_hours)
+        pending = self.pending
         if ended > self.passed:
-            self.pending.extend(range(self.passed, ended))
+            pending = np.concatenate([pending, np.arange(self.passed, ended, dtype=np.int64)])
             self.passed = ended
-        if not self.pending:
+        if not len(pending):
             return
+        # (in numpy: an overloaded backlog leaves every hour pending, checked on every hour)
         per_hour = hour_counters.reshape(-1, self.n_ch, hour_counters.shape[1])
         num, den, offered = self.cols
-        pending = np.array(self.pending, dtype=np.int64)
         done = per_hour[pending, :, offered].sum(axis=1) == self.promised[pending]
-        self.pending = pending[~done].tolist()
+        self.pending = pending[~done]
         for h in pending[done].tolist():
             block = self.live.pop(h, None)
             levels = [(per_hour[h, :, num].sum(), per_hour[h, :, den].sum())]

@@ -223,8 +223,9 @@ class TargetTally:
         self.k0, self.n_intervals = k0, n_intervals
         self.interval = interval
         n = len(rows.targets)
-        self.hours = np.zeros((len(COLUMNS), n * n_hours))
-        self.ivs = np.zeros((len(COLUMNS), n * n_intervals))
+        # in the layout TargetTallies carries ([target, period, column]): handed over, not copied
+        self.hours = np.zeros((n, n_hours, len(COLUMNS)))
+        self.ivs = np.zeros((n, n_intervals, len(COLUMNS)))
         self.by_pool = not rows.answer_pools.all()
         self.tiers = bool(rows.tier_mask.any())
         self.tier_codes = np.full(n, SL_ANS_ABD, dtype=np.int64)
@@ -249,8 +250,8 @@ class TargetTally:
             if sums is None:
                 sums = done[id(w)] = (np.bincount(hc, weights=w, minlength=n * h_span).reshape(n, h_span),
                                       np.bincount(kc, weights=w, minlength=n * k_span).reshape(n, k_span))  # fmt: skip
-            self.hours[c].reshape(n, self.n_hours)[:, h_lo : h_lo + h_span] += sums[0]
-            self.ivs[c].reshape(n, self.n_intervals)[:, k_lo : k_lo + k_span] += sums[1]
+            self.hours[:, h_lo : h_lo + h_span, c] += sums[0]
+            self.ivs[:, k_lo : k_lo + k_span, c] += sums[1]
 
     def _answered(self, j: np.ndarray, arrival: np.ndarray, wait: np.ndarray) -> None:
         within = (wait <= self.rows.thresholds[j]).astype(float)
@@ -330,14 +331,11 @@ class TargetTally:
 
     # -- the end -------------------------------------------------------------------------------
     def result(self) -> TargetTallies:
-        n = len(self.rows.targets)
-        hours = self.hours.reshape(len(COLUMNS), n, self.n_hours).transpose(1, 2, 0)
-        ivs = self.ivs.reshape(len(COLUMNS), n, self.n_intervals).transpose(1, 2, 0)
         return TargetTallies(
             labels=[t.label for t in self.rows.targets],
             thresholds=self.rows.thresholds.copy(),
-            hours=np.ascontiguousarray(hours),
-            intervals=np.ascontiguousarray(ivs),
+            hours=self.hours,
+            intervals=self.ivs,
             first_hour=self.h0,
             first_interval=self.k0,
             interval=self.interval,
