@@ -358,7 +358,8 @@ class Engine:
 
     def _hourly(self) -> Any:
         """On the hour, the queues drop the tickets that left them (routing.compact) and the
-        statistics let go of the hours that can no longer change: memory flat in the horizon."""
+        statistics let go of the hours that can no longer change: nothing grows with the horizon
+        but the periods reported."""
         env = self.env
         queues = list({id(q): q for c in (*self.classes, *self.state.stage_classes)
                        for q in (c.queue, *(r.queue for r in c.routes))}.values())  # fmt: skip

@@ -2,8 +2,8 @@
 
 The model reports facts (offered, blocked, answered, abandoned) about tickets that arrived in
 the counted window [warm-up, warm-up + horizon); this module accumulates them per ticket class
-and per reporting interval, and nothing per ticket, so memory stays flat however long the
-horizon. Waiting-time quantiles come from a log-spaced histogram (1% relative resolution),
+and per reporting interval (and clock hour), and nothing per ticket: memory grows only with the
+periods reported, a few hundred bytes each, never with the tickets. Waiting-time quantiles come from a log-spaced histogram (1% relative resolution),
 filled in numpy blocks. Scopes (by channel, category, language, priority, pool) are sums of
 class rows, computed once at the end.
 
