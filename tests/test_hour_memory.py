@@ -167,3 +167,15 @@ def test_queues_nobody_scans_do_not_keep_their_tickets(monkeypatch: pytest.Monke
     leaked = [_stale(_run(path, horizon=h)[0]) for h in ("2d", "8d")]
     assert leaked[1] >= 2.5 * leaked[0] > 2_000  # what used to stay: a few hundred tickets a day
     assert kept[1] <= 1.5 * kept[0] + 500 and kept[1] < leaked[1] / 5, (kept, leaked)
+
+
+def test_snapshots_grow_past_the_rows_planned() -> None:
+    from simsupport.engine.report import Snapshots
+
+    snaps = Snapshots(2, n_channels=2, n_pools=1)
+    for i in range(7):
+        snaps.add(float(i), [i, 2 * i], [0.5 * i], [i], [i, i + 1])
+    a = snaps.arrays()
+    assert a["t"].tolist() == [float(i) for i in range(7)]
+    assert a["queue"][:, 1].tolist() == [2.0 * i for i in range(7)] and a["open"].dtype == np.int64
+    assert a["busy"].shape == (7, 1) and a["open"][6].tolist() == [6, 7]
