@@ -44,6 +44,8 @@ class ReplicationResult:
     hour_hist: dict[int, np.ndarray] | None = None
     first_hour: int = 0  # clock hour (since simulation time 0) of hour row 0
     snapshots: dict[str, np.ndarray] | None = None  # t, queue area, busy and duty areas at interval edges
+    # summarize(r), once the hour-level data it reads (hour_*, snapshots) has been let go
+    summary: dict[str, dict[str, dict[str, float]]] | None = None
     tickets: dict[str, list[Any]] | None = None
     resolution_hist: np.ndarray | None = None  # [n_channels, N_BINS] resolution times (single-visit desks)
     journey: Any = None  # stats.journey.JourneyTotals when the scenario has a service journey

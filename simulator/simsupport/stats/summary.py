@@ -3,6 +3,7 @@ definitions)."""
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -53,7 +54,10 @@ SCOPES = (
 
 
 def summarize(r: ReplicationResult) -> dict[str, dict[str, dict[str, float]]]:
-    """Per scope, per key, the metrics of one replication."""
+    """Per scope, per key, the metrics of one replication (a copy of `r.summary` where the
+    replication was summarised already and its hour-level data let go: experiment.replications)."""
+    if r.summary is not None:
+        return copy.deepcopy(r.summary)
     out: dict[str, dict[str, dict[str, float]]] = {}
     keys = r.class_keys
     busy, duty = r.pool_busy, r.pool_duty
