@@ -177,3 +177,23 @@ def test_run_without_plots_does_not_import_pandas(tmp_path: Path) -> None:
     assert out.strip().splitlines()[-1] == "[]"
     # the report is written without pandas too
     assert {p.name for p in (tmp_path / "out").iterdir()} == {"summary.json", "intervals.parquet", "intervals.csv", "report.html", "manifest.json"}
+
+
+def test_long_tables_of_many_replications_as_pandas_writes(tmp_path: Path) -> None:
+    """Chunks (one per replication, never concatenated) cross Parquet's page and dictionary
+    limits and the CSV writer's blocks: still pandas' bytes. Long tables are made by tiling a
+    real replication's rows (a year of them would take a minute to simulate)."""
+    import dataclasses
+
+    import numpy as np
+
+    (r,), start = _results(TEXTBOOK, reps=1, horizon="1d", interval="15min")
+    reps = []
+    for k, n in enumerate((400, 7, 1100)):  # 38,400 / 672 / 105,600 rows: past a 1 MB page
+        iv = {name: np.tile(np.asarray(col), n) for name, col in r.intervals.items()}
+        iv["replication"] = np.full(len(iv["replication"]), k, dtype=np.int64)
+        iv["start_s"] = iv["start_s"] + np.repeat(np.arange(n) * 86_400.0, len(r.intervals["start_s"]))
+        iv["interval"] = (iv["start_s"] // 900).astype(np.int64)
+        iv["asa_s"] = iv["asa_s"] * (1 + np.arange(len(iv["asa_s"])) / 7.0)  # distinct floats: plain pages
+        reps.append(dataclasses.replace(r, replication=k, intervals=iv))
+    _assert_same(tmp_path, reps, start)

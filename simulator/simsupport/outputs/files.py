@@ -114,37 +114,38 @@ def write_columns(path: str | Path, cols: Columns) -> Path:
 def _columns_csv(path: Path, cols: Columns) -> None:
     """As DataFrame.to_csv(index=False): floats as repr (numpy's astype(str)), NaN empty,
     timestamps as str(Timestamp), naive ones as dates alone when every one is a midnight (as
-    pandas shortens them), the csv module's minimal quoting, os.linesep. Written in blocks of
-    rows, so that the text of a long table is never all in memory; a timestamp's text is made
-    once per distinct value."""
-    stamps: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    for name, values in cols.data.items():
+    pandas shortens them), the csv module's minimal quoting, os.linesep. Written chunk by
+    chunk in blocks of rows, so that the text of a long table is never all in memory; a
+    timestamp's text is made once per distinct value."""
+    text_of: dict[str, dict[int, str]] = {}
+    for name, chunks in cols.data.items():
         kind = cols.types[name]
         if kind in (TIME, LOCAL):
-            distinct, where = np.unique(np.asarray(values, dtype=np.int64), return_inverse=True)
+            distinct = np.unique(np.concatenate([np.unique(np.asarray(c, dtype=np.int64)) for c in chunks]))
             if kind == TIME:
-                text = [str(local(us, cols.tz)) for us in distinct.tolist()]
+                text_of[name] = {us: str(local(us, cols.tz)) for us in distinct.tolist()}
             else:
                 dates_only = bool(np.all(distinct % _DAY_US == 0))
-                text = [str(naive(us).date()) if dates_only else str(naive(us)) for us in distinct.tolist()]
-            stamps[name] = (np.array(text, dtype=object), where)
-    n = len(cols)
+                text_of[name] = {us: str(naive(us).date()) if dates_only else str(naive(us)) for us in distinct.tolist()}
+    names = list(cols.data)
     with open(path, "w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh, lineterminator=os.linesep)
-        w.writerow(list(cols.data))
-        for a in range(0, n, _CSV_BLOCK):
-            b = min(a + _CSV_BLOCK, n)
-            block: list[list[str]] = []
-            for name, values in cols.data.items():
-                part = np.asarray(values)[a:b]
-                if name in stamps:
-                    text, where = stamps[name]
-                    block.append(text[where[a:b]].tolist())
-                elif cols.types[name] == FLOAT:
-                    block.append(["" if v != v else repr(v) for v in part.astype(float).tolist()])
-                else:
-                    block.append([str(v) for v in part.tolist()])
-            w.writerows(zip(*block))
+        w.writerow(names)
+        for k in range(len(cols.data[names[0]])):
+            n = len(cols.data[names[0]][k])
+            for a in range(0, n, _CSV_BLOCK):
+                b = min(a + _CSV_BLOCK, n)
+                block: list[list[str]] = []
+                for name in names:
+                    part = np.asarray(cols.data[name][k])[a:b]
+                    if name in text_of:
+                        text = text_of[name]
+                        block.append([text[us] for us in part.tolist()])
+                    elif cols.types[name] == FLOAT:
+                        block.append(["" if v != v else repr(v) for v in part.astype(float).tolist()])
+                    else:
+                        block.append([str(v) for v in part.tolist()])
+                w.writerows(zip(*block))
 
 
 def _columns_parquet(path: Path, cols: Columns) -> None:
@@ -162,26 +163,30 @@ def _columns_parquet(path: Path, cols: Columns) -> None:
         TIME: (pa.timestamp("us", tz=tz), "datetimetz", "datetime64[us]", {"timezone": tz}),
         LOCAL: (pa.timestamp("us"), "datetime", "datetime64[us]", None),
     }
-    arrays, meta = [], []
-    for name, values in cols.data.items():
-        kind = cols.types[name]
-        typ, pandas_type, numpy_type, extra = arrow[kind]
+    def arrow_array(kind: str, typ: Any, values: np.ndarray) -> Any:
         n = len(values)
         if kind == STR:  # each distinct string encoded once; rows refer to it (8 bytes a row)
-            encoded = {v: v.encode("utf-8") for v in dict.fromkeys(values)}
-            data = [encoded[v] for v in values]
+            encoded = {v: v.encode("utf-8") for v in dict.fromkeys(values.tolist())}
+            data = [encoded[v] for v in values.tolist()]
             offsets = np.zeros(n + 1, dtype=np.int64)
             np.cumsum(np.fromiter((len(b) for b in data), dtype=np.int64, count=n), out=offsets[1:])
-            buffers = [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(data))]
-            arrays.append(pa.Array.from_buffers(typ, n, buffers, null_count=0))
-        elif kind == FLOAT:
-            x = np.array(values, dtype=np.float64)
+            return pa.Array.from_buffers(typ, n, [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(data))], null_count=0)
+        if kind == FLOAT:
+            x = np.ascontiguousarray(values, dtype=np.float64)
             valid = ~np.isnan(x)
             nulls = n - int(valid.sum())
             bitmap = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
-            arrays.append(pa.Array.from_buffers(typ, n, [bitmap, pa.py_buffer(x)], null_count=nulls))
-        else:  # INT, TIME and LOCAL (microseconds): 64-bit integers
-            arrays.append(pa.Array.from_buffers(typ, n, [None, pa.py_buffer(np.array(values, dtype=np.int64))], null_count=0))
+            return pa.Array.from_buffers(typ, n, [bitmap, pa.py_buffer(x)], null_count=nulls)
+        # INT, TIME and LOCAL (microseconds): 64-bit integers
+        return pa.Array.from_buffers(typ, n, [None, pa.py_buffer(np.ascontiguousarray(values, dtype=np.int64))], null_count=0)
+
+    # one Arrow chunk per replication: the same file as from one concatenated array (the
+    # writer cuts pages and row groups by rows, not by chunks), without the copy
+    arrays, meta = [], []
+    for name, chunks in cols.data.items():
+        kind = cols.types[name]
+        typ, pandas_type, numpy_type, extra = arrow[kind]
+        arrays.append(pa.chunked_array([arrow_array(kind, typ, np.asarray(c)) for c in chunks], type=typ))
         meta.append({"name": name, "field_name": name, "pandas_type": pandas_type, "numpy_type": numpy_type,
                      "metadata": extra})  # fmt: skip
     pandas_meta = {

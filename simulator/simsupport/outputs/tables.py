@@ -44,17 +44,17 @@ ADDED = ("start", "local_time")  # columns the writer adds to the engine's
 
 @dataclass(frozen=True)
 class Columns:
-    """A table as equal-length numpy columns, with a type tag per column (STR columns are
-    object arrays of str); TIME columns hold whole microseconds since the epoch (UTC), shown in
-    `tz`; LOCAL columns hold wall-clock microseconds since a naive 1970-01-01 (no zone: a local
-    clock reading)."""
+    """A table as columns of numpy chunks (one chunk per replication: the replications' own
+    arrays, never concatenated), with a type tag per column (STR chunks are object arrays of
+    str); TIME columns hold whole microseconds since the epoch (UTC), shown in `tz`; LOCAL
+    columns hold wall-clock microseconds since a naive 1970-01-01 (a local clock reading)."""
 
-    data: dict[str, np.ndarray]
+    data: dict[str, list[np.ndarray]]
     types: dict[str, str]
     tz: tzinfo
 
     def __len__(self) -> int:
-        return len(next(iter(self.data.values()), []))
+        return sum(len(c) for c in next(iter(self.data.values()), []))
 
 
 _KINDS = {INT: "i", FLOAT: "f"}  # numpy dtype kinds the engine's columns must have
@@ -67,14 +67,14 @@ def interval_columns(results: Sequence[ReplicationResult], start: datetime, tz: 
     names = [n for n in INTERVAL_TYPES if n not in ADDED]
     if not results or any(list(r.intervals) != names for r in results):
         return None
-    data: dict[str, np.ndarray] = {n: np.concatenate([np.asarray(r.intervals[n]) for r in results]) for n in names}
-    if not len(data["replication"]):
+    data: dict[str, list[np.ndarray]] = {n: [np.asarray(r.intervals[n]) for r in results] for n in names}
+    if not sum(len(c) for c in data["replication"]):
         return None
     for n in names:
         kind = INTERVAL_TYPES[n]
-        if kind in _KINDS and data[n].dtype.kind != _KINDS[kind]:
+        if kind in _KINDS and any(c.dtype.kind != _KINDS[kind] for c in data[n]):
             return None
-        if kind == STR and not all(type(v) is str for v in data[n].tolist()):
+        if kind == STR and not all(type(v) is str for c in data[n] for v in c.tolist()):
             return None
     # pandas adds the seconds to the start as an instant (not on the wall clock); its text is
     # the same as Python's when every start is a whole second in a whole-minute offset
@@ -82,18 +82,24 @@ def interval_columns(results: Sequence[ReplicationResult], start: datetime, tz: 
     offset = start.utcoffset()
     if tz_of_start is None or offset is None or offset.seconds % 60 or offset.microseconds or start.microsecond:
         return None
-    start_s = data["start_s"]
-    if not np.all(np.isfinite(start_s)) or not np.all(start_s == np.floor(start_s)):
+    if not all(np.all(np.isfinite(c)) and np.all(c == np.floor(c)) for c in data["start_s"]):
         return None
     t0 = (start - _EPOCH) // timedelta(microseconds=1)
-    starts, where = np.unique(t0 + start_s.astype(np.int64) * 1_000_000, return_inverse=True)
-    if any((o := local(us, tz_of_start).utcoffset()) is None or o.seconds % 60 for us in starts.tolist()):
-        return None  # a zone's seconds-long offset of old (local mean time)
     zone = ZoneInfo(tz) if tz else tz_of_start
-    walls = np.array([wall(us, zone) for us in starts.tolist()], dtype=np.int64)
+    walls: dict[int, int] = {}  # instant -> wall clock, shared by the replications' chunks
+    starts, locals_ = [], []
+    for c in data["start_s"]:
+        distinct, where = np.unique(t0 + c.astype(np.int64) * 1_000_000, return_inverse=True)
+        for us in distinct.tolist():
+            if us not in walls:
+                if (o := local(us, tz_of_start).utcoffset()) is None or o.seconds % 60:
+                    return None  # a zone's seconds-long offset of old (local mean time)
+                walls[us] = wall(us, zone)
+        starts.append(distinct[where])
+        locals_.append(np.array([walls[us] for us in distinct.tolist()], dtype=np.int64)[where])
     cols = {n: data[n] for n in names[:2]}
-    cols["start"] = starts[where]
-    cols["local_time"] = walls[where]
+    cols["start"] = starts
+    cols["local_time"] = locals_
     cols.update({n: data[n] for n in names[2:]})
     return Columns(cols, dict(INTERVAL_TYPES), tz_of_start)
 
