@@ -108,7 +108,7 @@ def test_settling_rules() -> None:
 
     for hour in range(3):
         for _ in range(2):
-            hh.promise(hour * 3600.0 + 10)
+            hh.p_buf.append(hour * 3600.0 + 10)
     fact(0, 0, True)
     fact(0, 1, True)
     fact(1, 0, False)  # hour 1: one of its two facts still owed

@@ -8,7 +8,7 @@ the hour is settled it stays only if it is the worst so far of some scope. Memor
 flat in the horizon: the open hours and at most one hour a scope.
 
 An hour is settled when it has passed and every counted ticket that arrived in it has
-reported its outcome: the model promises one fact for each counted arrival (`promise`, with
+reported its outcome: the model promises one fact for each counted arrival (into `p_buf`, with
 the arrival time that its fact will carry, as soon as that time is known) and the hour
 counters' `offered` counts the facts. The choice among settled hours uses the very numbers
 and tie rule of `summary.worst_hour`, which still picks the hour from the full hour counters;
@@ -38,9 +38,6 @@ class HourHistograms:
         self.p_buf: list[float] = []  # arrival times of promised facts, folded at `settle`
         self.passed = 0  # hour rows below this have ended (settled or pending)
         self.pending = np.zeros(0, dtype=np.int64)  # ended hours not settled yet
-
-    def promise(self, arrival: float) -> None:
-        self.p_buf.append(arrival)
 
     def add(self, hours: np.ndarray, bins: np.ndarray) -> None:
         """Count answered waits: `hours` are hour-and-channel cells (hour * n_ch + channel)."""
@@ -116,7 +113,3 @@ class HourHistograms:
         """What a ReplicationResult carries: the histograms still held, by hour row (an hour
         not among them had no answered ticket, unless `dropped` says it was let go)."""
         return {**self.kept, **self.live}
-
-    @property
-    def nbytes(self) -> int:
-        return sum(b.nbytes for b in (*self.live.values(), *self.kept.values())) + self.dropped.nbytes + self.promised.nbytes
